@@ -1,0 +1,72 @@
+# Every target is a thin call into the acams-db CLI (see `acams-db --help`).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+CLI := $(VENV)/bin/acams-db
+PYTEST := $(VENV)/bin/pytest
+PYTHON_INSTALLED := $(VENV)/.installed
+NODE_INSTALLED := node_modules/.installed
+
+.DEFAULT_GOAL := setup
+.PHONY: setup install migrate deploy status reset resolve generate db-stop database \
+        test lint format typecheck check bench clean
+
+## The one command: install, start the embedded database, apply migrations, generate the client.
+setup: install
+	$(CLI) setup
+
+install: $(PYTHON_INSTALLED) $(NODE_INSTALLED)
+
+# Re-run only when the pinned dependencies change.
+$(PYTHON_INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+# --ignore-scripts: @prisma/engines' postinstall would try to download native engines.
+$(NODE_INSTALLED): package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+migrate: install
+	$(CLI) migrate "$(name)" $(if $(create_only),--create-only)
+
+deploy: install
+	$(CLI) deploy
+
+status: install
+	$(CLI) status
+
+reset: install
+	$(CLI) reset $(if $(force),--force)
+
+resolve: install
+	$(CLI) resolve "$(name)" --as "$(as)"
+
+generate: install
+	$(CLI) generate
+
+database: install
+	$(CLI) database
+
+db-stop: install
+	$(CLI) db-stop
+
+test: install
+	$(PYTEST)
+
+lint: install
+	$(VENV)/bin/ruff check acams_db tests
+	$(VENV)/bin/ruff format --check acams_db tests
+
+format: install
+	$(VENV)/bin/ruff format acams_db tests
+	$(VENV)/bin/ruff check --fix acams_db tests
+
+typecheck: install
+	$(VENV)/bin/mypy
+
+check: lint typecheck test
+
+clean:
+	rm -rf $(VENV) node_modules

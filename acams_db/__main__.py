@@ -1,0 +1,3 @@
+from acams_db.cli import main
+
+main()

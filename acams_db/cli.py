@@ -1,0 +1,224 @@
+"""The `acams-db` command line: a thin skin over the toolchain's functions."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from acams_db import database as database_module
+from acams_db import embedded, generate, migrations
+from acams_db.database import Database
+from acams_db.errors import ToolchainError
+from acams_db.settings import ENVIRONMENTS, Settings, load_settings
+
+app = typer.Typer(
+    name="acams-db",
+    help="Database toolchain of the ACAMS Learning System (Prisma Migrate, Prisma Client Python, embedded PostgreSQL).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+EnvironmentOption = Annotated[
+    str | None,
+    typer.Option("--env", help=f"Environment: {', '.join(ENVIRONMENTS)} (default: ACAMS_ENV, else development)."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout for scripts.")]
+
+T = TypeVar("T")
+
+
+def _settings(environment: str | None) -> Settings:
+    return load_settings(environment)
+
+
+def _database(settings: Settings) -> Database:
+    database = database_module.resolve(settings)
+    # Every command says where it acts; on stderr so that --json output stays clean.
+    typer.echo(f"environment: {settings.environment} · database: {database.display}", err=True)
+    return database
+
+
+def _emit(as_json: bool, document: dict[str, Any], text: Callable[[], None]) -> None:
+    if as_json:
+        typer.echo(json.dumps(document, indent=2))
+    else:
+        text()
+
+
+@app.command()
+def setup(environment: EnvironmentOption = None, as_json: JsonOption = False) -> None:
+    """Apply every pending migration and generate Prisma Client Python (the one-command set-up)."""
+    settings = _settings(environment)
+    database = _database(settings)
+    applied = migrations.deploy(settings, database)
+    generated = generate.generate(settings)
+    _emit(
+        as_json,
+        {"applied": applied, "client_generated": generated},
+        lambda: (
+            typer.echo(f"Applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else ".")),
+            typer.echo("Generated Prisma Client Python." if generated else "Prisma Client Python is up to date."),
+        ),
+    )
+
+
+@app.command()
+def migrate(
+    name: Annotated[str, typer.Argument(help="Descriptive lower snake_case name, e.g. add_user_timezone.")],
+    create_only: Annotated[bool, typer.Option("--create-only", help="Write the migration for review; do not apply it.")] = False,
+    environment: EnvironmentOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Create a migration from schema.prisma's changes (YYYYMMDD_HHMMSS_name, UTC), apply it and regenerate the client."""
+    from acams_db.naming import check_descriptive_name
+
+    check_descriptive_name(name)  # before anything starts or changes
+    settings = _settings(environment)
+    database = _database(settings)
+    created = migrations.create(settings, database, name, create_only=create_only)
+    if created is None:
+        _emit(as_json, {"created": None}, lambda: typer.echo("No schema change: schema.prisma matches the migrations. Nothing created."))
+        return
+    if created.applied:
+        generate.generate(settings)
+    folder = created.folder.relative_to(settings.project_root)
+    _emit(
+        as_json,
+        {"created": str(folder), "applied": created.applied, "sql": created.sql},
+        lambda: (
+            typer.echo(f"Created {folder}/{migrations.MIGRATION_FILE}:\n"),
+            typer.echo(created.sql),
+            typer.echo("Applied to the development database; client regenerated." if created.applied
+                       else "Not applied (--create-only): review it, then run make deploy."),
+        ),
+    )
+
+
+@app.command()
+def deploy(environment: EnvironmentOption = None, as_json: JsonOption = False) -> None:
+    """Apply pending migrations without prompting (CI and production); non-zero exit on any failure."""
+    settings = _settings(environment)
+    database = _database(settings)
+    applied = migrations.deploy(settings, database)
+    _emit(
+        as_json,
+        {"applied": applied},
+        lambda: typer.echo("\n".join(f"applied {name}" for name in applied) if applied else "No pending migrations."),
+    )
+
+
+@app.command()
+def status(
+    environment: EnvironmentOption = None,
+    as_json: JsonOption = False,
+    drift: Annotated[bool, typer.Option(help="Also compare schema.prisma with the migrations (uses a shadow database).")] = True,
+) -> None:
+    """Show applied, pending, failed, modified and missing migrations and schema drift.
+
+    Exit codes: 0 up to date, 10 failed, 11 modified after apply, 12 missing locally, 13 pending, 14 schema.prisma
+    changed without a migration (the most serious wins).
+    """
+    settings = _settings(environment)
+    database = _database(settings)
+    result = migrations.status(settings, database, check_schema_drift=drift)
+    _emit(as_json, result.as_dict(), lambda: _print_status(result))
+    raise typer.Exit(int(result.code))
+
+
+def _print_status(result: migrations.MigrationStatus) -> None:
+    sections = (
+        ("applied", result.applied),
+        ("pending", result.pending),
+        ("FAILED (make resolve name=... as=rolled-back|applied)", result.failed),
+        ("MODIFIED after apply (never edit an applied migration)", result.modified),
+        ("MISSING LOCALLY (applied here, no folder in prisma_migrations/)", result.missing_locally),
+    )
+    for title, names in sections:
+        if names:
+            typer.echo(f"{title}:")
+            typer.echo("\n".join(f"  {name}" for name in names))
+    if result.schema_drift:
+        typer.echo("schema.prisma has changes that no migration contains: run make migrate name=...")
+    typer.echo("Database is up to date." if result.code == migrations.StatusCode.UP_TO_DATE else f"Not up to date (exit {int(result.code)}).")
+
+
+@app.command()
+def reset(
+    force: Annotated[bool, typer.Option("--force", help="Do not ask for confirmation (scripts).")] = False,
+    environment: EnvironmentOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Drop every table and apply all migrations again. Deletes all data."""
+    settings = _settings(environment)
+    database = _database(settings)
+    if not force:
+        if not sys.stdin.isatty():
+            raise ToolchainError("reset deletes all data and needs confirmation: run it on a terminal, or pass --force (make reset force=1).")
+        typer.confirm(f"Delete ALL data in {database.display} and re-apply every migration?", abort=True)
+    applied = migrations.reset(settings, database)
+    _emit(as_json, {"applied": applied}, lambda: typer.echo(f"Database reset; applied {len(applied)} migration(s)."))
+
+
+@app.command()
+def resolve(
+    name: Annotated[str, typer.Argument(help="The failed migration's folder name.")],
+    resolution: Annotated[str, typer.Option("--as", help="rolled-back or applied.")],
+    environment: EnvironmentOption = None,
+) -> None:
+    """Mark a failed migration as rolled back or applied (Prisma's migrate resolve)."""
+    settings = _settings(environment)
+    database = _database(settings)
+    typer.echo(migrations.resolve(settings, database, name, resolution=resolution))
+
+
+@app.command("generate")
+def generate_client(
+    force: Annotated[bool, typer.Option("--force", help="Generate even if nothing changed.")] = False,
+) -> None:
+    """Generate Prisma Client Python from schema.prisma (skipped when its inputs are unchanged)."""
+    settings = _settings(None)
+    changed = generate.generate(settings, force=force)
+    typer.echo("Generated Prisma Client Python." if changed else "Prisma Client Python is up to date.")
+
+
+@app.command("db-stop")
+def db_stop() -> None:
+    """Stop the embedded PostgreSQL server of this project."""
+    settings = _settings(None)
+    stopped = embedded.stop(settings.project_root)
+    typer.echo("Embedded PostgreSQL stopped." if stopped else "Embedded PostgreSQL was not running.")
+
+
+@app.command("database")
+def show_database(environment: EnvironmentOption = None, as_json: JsonOption = False) -> None:
+    """Show the environment and its database (password redacted), starting the embedded server if needed."""
+    settings = _settings(environment)
+    database = _database(settings)
+    _emit(
+        as_json,
+        {"environment": settings.environment, "database": database.display, "embedded": database.embedded},
+        lambda: typer.echo(database.display),
+    )
+
+
+@app.command("internal-database-url", hidden=True)
+def internal_database_url(environment: EnvironmentOption = None) -> None:
+    """For engine/project.mjs only: the unredacted URLs as JSON on a pipe."""
+    if sys.stdout.isatty():
+        raise ToolchainError("internal-database-url prints credentials and only writes to a pipe.")
+    settings = _settings(environment)
+    database = database_module.resolve(settings)
+    typer.echo(json.dumps({"url": database.url, "shadow_url": database.shadow_url}))
+
+
+def main() -> None:
+    try:
+        app()
+    except ToolchainError as error:
+        typer.echo(f"error: {error}", err=True)
+        sys.exit(error.exit_code)

@@ -1,0 +1,157 @@
+// The PostgreSQL driver adapter shared by the Prisma CLI (schema engine) and
+// the query engine bridge. Every workaround for @prisma/adapter-pg 6.19 and the
+// WebAssembly engines lives here, each naming its upstream issue.
+import pg from 'pg';
+import { parse } from 'pg-connection-string';
+import { PrismaPg } from '@prisma/adapter-pg';
+import { ColumnTypeEnum } from '@prisma/driver-adapter-utils';
+
+const CHAR_OID = 18;
+const NAME_OID = 19;
+const TEXT_OID = 25;
+
+// PostgreSQL 18 lists NOT NULL constraints in pg_constraint (contype 'n'); the
+// 6.19 schema engine's denylist lets them through and then panics. Apply the
+// upstream fix (allowlist) to the query text: prisma/orm#29635, prisma-engines#5819.
+const CONSTRAINTS_DENYLIST = "contype NOT IN ('p', 'u', 'f')";
+const CONSTRAINTS_ALLOWLIST = "contype IN ('c', 'x')";
+
+const CHAR_COLUMNS = Symbol('indexes of "char" columns');
+
+/** @param {any} result */
+function mapInternalTypesToText(result) {
+  for (const part of Array.isArray(result) ? result : [result]) {
+    /** @type {number[]} */
+    const charColumns = [];
+    (part?.fields ?? []).forEach((/** @type {any} */ field, /** @type {number} */ index) => {
+      if (field.dataTypeID === CHAR_OID) charColumns.push(index);
+      if (field.dataTypeID === NAME_OID || field.dataTypeID === CHAR_OID) field.dataTypeID = TEXT_OID;
+    });
+    if (part && charColumns.length) part[CHAR_COLUMNS] = charColumns;
+  }
+  return result;
+}
+
+// adapter-pg 6.19 cannot deserialize the catalogue types `name` and `"char"`
+// that the schema engine's introspection returns (prisma/orm#27403, fixed in
+// adapter-pg 7): the pg client reports them as text, and withCharColumns()
+// restores `"char"` as a Character column, which the engine reads with
+// get_expect_char (constraint types; it panicked on check constraints).
+class CatalogueFriendlyClient extends pg.Client {
+  /** @param {any[]} args */
+  // @ts-ignore - one override for pg's callback and promise overloads
+  query(...args) {
+    const [first] = args;
+    if (first && typeof first === 'object' && typeof first.text === 'string' && first.text.includes(CONSTRAINTS_DENYLIST)) {
+      args[0] = { ...first, text: first.text.replace(CONSTRAINTS_DENYLIST, CONSTRAINTS_ALLOWLIST) };
+    }
+    const callback = typeof args.at(-1) === 'function' ? args.pop() : null;
+    if (callback) {
+      // @ts-ignore
+      return super.query(...args, (/** @type {any} */ error, /** @type {any} */ result) =>
+        callback(error, error ? result : mapInternalTypesToText(result)));
+    }
+    // @ts-ignore
+    const pending = super.query(...args);
+    return pending && typeof pending.then === 'function' ? pending.then(mapInternalTypesToText) : pending;
+  }
+}
+
+/**
+ * adapter-pg's executeScript splits a migration on every `;` and runs the
+ * pieces one by one: not atomic, and wrong for a `;` inside a string or a
+ * function body. Send the script whole instead: PostgreSQL runs a
+ * multi-statement simple query as one implicit transaction, as Prisma's native
+ * engine does.
+ * @param {any} adapter
+ */
+function withAtomicScripts(adapter) {
+  adapter.executeScript = async (/** @type {string} */ script) => {
+    try {
+      await adapter.underlyingDriver().query(script);
+    } catch (error) {
+      adapter.onError(error);
+    }
+  };
+  return adapter;
+}
+
+/**
+ * @param {any} queryable an adapter or one of its transactions
+ */
+function withCharColumns(queryable) {
+  const performIO = queryable.performIO.bind(queryable);
+  const queryRaw = queryable.queryRaw.bind(queryable);
+  /** @type {WeakMap<object, number[]>} */
+  const charColumnsOf = new WeakMap();
+  queryable.performIO = async (/** @type {any} */ query) => {
+    const result = await performIO(query);
+    if (result?.[CHAR_COLUMNS]) charColumnsOf.set(query, result[CHAR_COLUMNS]);
+    return result;
+  };
+  queryable.queryRaw = async (/** @type {any} */ query) => {
+    const resultSet = await queryRaw(query);
+    for (const index of charColumnsOf.get(query) ?? []) resultSet.columnTypes[index] = ColumnTypeEnum.Character;
+    return resultSet;
+  };
+  return queryable;
+}
+
+/** @param {any} adapter */
+function withWorkarounds(adapter) {
+  const startTransaction = adapter.startTransaction.bind(adapter);
+  adapter.startTransaction = async (/** @type {any[]} */ ...args) => withCharColumns(await startTransaction(...args));
+  return withAtomicScripts(withCharColumns(adapter));
+}
+
+/** @param {string} url */
+function schemaOf(url) {
+  return /** @type {any} */ (parse(url)).schema ?? 'public';
+}
+
+/**
+ * Pool settings from a URL. Fields, not a connection string: adapter-pg makes
+ * the shadow database's pool by overriding `database`, which a
+ * connectionString would silently win over.
+ * @param {string} url
+ * @param {Partial<pg.PoolConfig>} [extra]
+ */
+export function poolFor(url, extra = {}) {
+  const { schema: _schema, ...fields } = /** @type {any} */ (parse(url));
+  // Idle connections must not keep a finished CLI command alive.
+  return new pg.Pool({ ...fields, Client: CatalogueFriendlyClient, allowExitOnIdle: true, ...extra });
+}
+
+export class ProjectPgAdapterFactory extends PrismaPg {
+  /**
+   * @param {string} url the database
+   * @param {{ shadowDatabaseUrl?: string, pool?: Partial<pg.PoolConfig> }} [options]
+   */
+  constructor(url, options = {}) {
+    super(poolFor(url, options.pool), { schema: schemaOf(url), disposeExternalPool: true });
+    this.url = url;
+    this.shadowDatabaseUrl = options.shadowDatabaseUrl;
+  }
+
+  async connect() {
+    return withWorkarounds(await super.connect());
+  }
+
+  // adapter-pg 6.19 connects to the shadow database without the schema option,
+  // which makes the schema engine panic; and a user's server may not allow
+  // CREATE DATABASE, hence SHADOW_DATABASE_URL.
+  async connectToShadowDb() {
+    if (this.shadowDatabaseUrl) return new ProjectPgAdapterFactory(this.shadowDatabaseUrl).connect();
+    const main = await this.connect();
+    const database = `prisma_migrate_shadow_db_${globalThis.crypto.randomUUID()}`;
+    await main.executeScript(`CREATE DATABASE "${database}"`);
+    const shadow = await new ProjectPgAdapterFactory(this.url, { pool: { database } }).connect();
+    const disposeShadow = shadow.dispose.bind(shadow);
+    shadow.dispose = async () => {
+      await disposeShadow();
+      await main.executeScript(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+      await main.dispose();
+    };
+    return shadow;
+  }
+}

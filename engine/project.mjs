@@ -1,0 +1,44 @@
+// Where the project's pieces are, and the database URL of the current
+// environment. Python's settings module is the one authority on the URL: when
+// the caller has not resolved it already, ask it (it may start the embedded
+// PostgreSQL server).
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+
+export const engineDir = import.meta.dirname;
+export const repositoryRoot = path.dirname(engineDir);
+export const queryEngineBridge = path.join(engineDir, 'query-engine.mjs');
+const projectPython = path.join(repositoryRoot, '.venv', 'bin', 'python');
+
+/** Marks DATABASE_URL / SHADOW_DATABASE_URL as already resolved by the Python side. */
+export const RESOLVED_MARKER = 'ACAMS_DATABASE_RESOLVED';
+
+export class SetupError extends Error {}
+
+/**
+ * The database URLs for this process: from the environment when the Python
+ * toolchain resolved them, else from `acams-db` (reads .env files, starts the
+ * embedded server when configured).
+ * @param {NodeJS.ProcessEnv} env
+ * @returns {{ url: string, shadowUrl: string | undefined }}
+ */
+export function resolveDatabaseUrls(env = process.env) {
+  if (env[RESOLVED_MARKER] === '1' && env.DATABASE_URL) {
+    return { url: env.DATABASE_URL, shadowUrl: env.SHADOW_DATABASE_URL || undefined };
+  }
+  if (!existsSync(projectPython)) {
+    throw new SetupError(`The project's Python environment is missing (${projectPython}). Run: make install`);
+  }
+  let output;
+  try {
+    output = execFileSync(projectPython, ['-m', 'acams_db', 'internal-database-url'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+  } catch {
+    throw new SetupError('Could not resolve the database URL (see the message above).');
+  }
+  const resolved = JSON.parse(output);
+  return { url: resolved.url, shadowUrl: resolved.shadow_url ?? undefined };
+}
