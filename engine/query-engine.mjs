@@ -1,0 +1,71 @@
+#!/usr/bin/env node
+// The query engine executable Prisma Client Python runs: the native engine's
+// command line and HTTP interface, executed by the official WebAssembly engine.
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { SetupError, resolveDatabaseUrls } from './project.mjs';
+import { createBridgeServer } from './bridge/server.mjs';
+import { WasmQueryEngine, engineVersion } from './bridge/wasm-engine.mjs';
+
+const EMBEDDED_KEYWORD = 'embedded';
+
+/** The schema Prisma Client Python passes: a file path, or the text itself. */
+function readDatamodel() {
+  if (process.env.PRISMA_DML_PATH) return readFileSync(process.env.PRISMA_DML_PATH, 'utf8');
+  if (process.env.PRISMA_DML) return process.env.PRISMA_DML;
+  throw new SetupError('No schema given: set PRISMA_DML_PATH or PRISMA_DML.');
+}
+
+/**
+ * The datasource URL: an override from the client, else the variable the
+ * schema names in `url = env("...")`, else the project's own resolution.
+ * @param {string} datamodel
+ */
+function datasourceUrl(datamodel) {
+  if (process.env.OVERWRITE_DATASOURCES) {
+    const [override] = JSON.parse(process.env.OVERWRITE_DATASOURCES);
+    if (override?.url) return override.url;
+  }
+  const variable = /url\s*=\s*env\(\s*"([^"]+)"\s*\)/.exec(datamodel)?.[1] ?? 'DATABASE_URL';
+  const fromEnvironment = process.env[variable];
+  if (fromEnvironment && fromEnvironment !== EMBEDDED_KEYWORD) return fromEnvironment;
+  return resolveDatabaseUrls({ ...process.env, DATABASE_URL: undefined }).url;
+}
+
+async function main() {
+  const { values } = parseArgs({
+    options: {
+      version: { type: 'boolean', short: 'v' },
+      port: { type: 'string', short: 'p', default: '4466' },
+      'enable-raw-queries': { type: 'boolean' },
+      'enable-metrics': { type: 'boolean' },
+      'enable-playground': { type: 'boolean' },
+    },
+    strict: false,
+  });
+  if (values.version) {
+    process.stdout.write(`query-engine ${await engineVersion()}\n`);
+    return;
+  }
+  const datamodel = readDatamodel();
+  const engine = new WasmQueryEngine({ datamodel, url: datasourceUrl(datamodel), logQueries: Boolean(process.env.LOG_QUERIES) });
+  await engine.connect();
+  const server = createBridgeServer({ engine, datamodel });
+  const parentPid = process.ppid;
+  const shutdown = async () => {
+    server.close();
+    server.closeAllConnections();
+    await engine.disconnect().catch(() => {});
+    process.exit(0);
+  };
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+  // Never outlive the client that started us, even if it died without a signal.
+  setInterval(() => { if (process.ppid !== parentPid) shutdown(); }, 500).unref();
+  server.listen(Number(values.port), '127.0.0.1');
+}
+
+main().catch((error) => {
+  process.stderr.write(`${error instanceof SetupError ? '' : 'query engine bridge: '}${error.message}\n`);
+  process.exit(1);
+});
