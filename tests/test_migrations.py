@@ -1,0 +1,201 @@
+"""Prisma Migrate through the acams-db CLI, against a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from acams_db.migrations import StatusCode
+from tests.support import PostgresServer, Project
+
+WIDGET_MODEL = "model Widget {\n  id    Int    @id\n  label String\n}\n"
+HISTORY = ["20240101_120000_init", "20240102_140000_add_magic_link_tokens", "20240103_100000_add_indexes"]
+
+
+def status(project: Project) -> tuple[int, dict[str, object]]:
+    result = project.run("status", "--json")
+    return result.returncode, json.loads(result.stdout)
+
+
+def test_deploy_on_an_empty_database_applies_the_history(project: Project, postgres: PostgresServer) -> None:
+    """deploy applies every migration in order and says which."""
+    result = project.run("deploy", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"applied": HISTORY}
+    assert {"users", "questions", "answer_options", "magic_link_tokens"} <= set(postgres.tables(project.database_url))
+
+
+def test_deploy_on_an_up_to_date_database_does_nothing(project: Project) -> None:
+    """A second deploy applies nothing and succeeds."""
+    assert project.run("deploy").returncode == 0
+    result = project.run("deploy", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"applied": []}
+
+
+def test_every_command_names_its_environment_and_redacted_database(project: Project, postgres: PostgresServer) -> None:
+    """Commands say where they act, without the password."""
+    result = project.run("deploy")
+    assert re.search(r"environment: development · database: postgresql://", result.stderr)
+
+
+def test_create_only_writes_a_named_migration_that_deploy_applies(project: Project, postgres: PostgresServer) -> None:
+    """create-only writes YYYYMMDD_HHMMSS_name/migration.sql and applies nothing; deploy then applies it."""
+    assert project.run("deploy").returncode == 0
+    project.add_to_schema(WIDGET_MODEL)
+    result = project.run("migrate", "add_widgets", "--create-only", "--json")
+    assert result.returncode == 0, result.stderr
+    created = json.loads(result.stdout)
+    assert re.fullmatch(r"prisma_migrations/\d{8}_\d{6}_add_widgets", created["created"])
+    assert 'CREATE TABLE "Widget"' in created["sql"]
+    assert created["applied"] is False
+    assert "Widget" not in postgres.tables(project.database_url)
+    code, report = status(project)
+    assert code == StatusCode.PENDING
+    assert report["pending"] == [created["created"].split("/")[1]]
+
+    assert project.run("deploy").returncode == 0
+    assert "Widget" in postgres.tables(project.database_url)
+    assert status(project)[0] == StatusCode.UP_TO_DATE
+
+
+def test_migrate_without_a_schema_change_creates_nothing(project: Project) -> None:
+    """With schema.prisma matching the migrations, migrate says so and writes no folder."""
+    before = project.migration_folders()
+    result = project.run("migrate", "nothing_changed", "--create-only")
+    assert result.returncode == 0, result.stderr
+    assert "No schema change" in result.stdout
+    assert project.migration_folders() == before
+
+
+def test_migrate_leaves_no_shadow_database_behind(project: Project, postgres: PostgresServer) -> None:
+    """The shadow database Prisma diffs against is dropped again."""
+    project.add_to_schema(WIDGET_MODEL)
+    assert project.run("migrate", "add_widgets", "--create-only").returncode == 0
+    assert not [name for name in postgres.databases() if name.startswith("prisma_migrate_shadow_db_")]
+
+
+def test_shadow_database_url_is_used_when_given(project: Project, postgres: PostgresServer) -> None:
+    """With SHADOW_DATABASE_URL, Prisma diffs on that database instead of creating one."""
+    shadow = postgres.create_database()
+    try:
+        project.add_to_schema(WIDGET_MODEL)
+        result = project.run("migrate", "add_widgets", "--create-only", "--json", SHADOW_DATABASE_URL=shadow)
+        assert result.returncode == 0, result.stderr
+        assert "users" in postgres.tables(shadow)  # the migrations were replayed there
+    finally:
+        postgres.drop_database(shadow)
+
+
+def test_a_migration_failing_halfway_leaves_no_partial_change(project: Project, postgres: PostgresServer) -> None:
+    """Each migration is one transaction: the statements before the failing one are undone."""
+    assert project.run("deploy").returncode == 0
+    project.write_migration(
+        "20990101_000000_half_broken",
+        'CREATE TABLE "first_half" (id INT PRIMARY KEY);\n'
+        'CREATE TABLE "second_half" (id INT REFERENCES "no_such_table"(id));\n',
+    )
+    result = project.run("deploy")
+    assert result.returncode != 0
+    assert "20990101_000000_half_broken" in result.stderr
+    assert "first_half" not in postgres.tables(project.database_url)
+    code, report = status(project)
+    assert code == StatusCode.FAILED
+    assert report["failed"] == ["20990101_000000_half_broken"]
+
+
+def test_semicolons_inside_strings_do_not_split_statements(project: Project, postgres: PostgresServer) -> None:
+    """A migration is sent whole, so a ';' in a literal stays part of its statement."""
+    assert project.run("deploy").returncode == 0
+    project.write_migration("20990101_000000_comment", "COMMENT ON TABLE \"users\" IS 'learners; and admins';\n")
+    assert project.run("deploy").returncode == 0
+    comment = postgres.psql("SELECT obj_description('users'::regclass)", url=project.database_url)
+    assert comment == "learners; and admins"
+
+
+def test_failed_migration_resolved_then_fixed_deploys(project: Project, postgres: PostgresServer) -> None:
+    """resolve --as rolled-back clears a failure; the corrected migration then deploys."""
+    assert project.run("deploy").returncode == 0
+    folder = project.write_migration("20990101_000000_add_notes", 'CREATE TABLE "notes" (id INT REFERENCES nowhere(id));\n')
+    assert project.run("deploy").returncode != 0
+    assert project.run("deploy").returncode != 0  # refuses while the failure is unresolved
+
+    result = project.run("resolve", folder.name, "--as", "rolled-back")
+    assert result.returncode == 0, result.stderr
+    (folder / "migration.sql").write_text('CREATE TABLE "notes" (id INT PRIMARY KEY);\n')
+    result = project.run("deploy", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"applied": [folder.name]}
+    assert "notes" in postgres.tables(project.database_url)
+
+
+def test_resolve_refuses_a_migration_that_is_not_failed(project: Project) -> None:
+    """Prisma only resolves failed migrations; we say so plainly instead of P3012."""
+    assert project.run("deploy").returncode == 0
+    result = project.run("resolve", HISTORY[0], "--as", "applied")
+    assert result.returncode == 1
+    assert f"Migration {HISTORY[0]} is applied, not failed" in result.stderr
+    assert "P3012" in result.stderr
+
+
+def test_status_pending_exit_code(project: Project) -> None:
+    code, report = status(project)
+    assert code == StatusCode.PENDING
+    assert report["pending"] == HISTORY
+    assert report["up_to_date"] is False
+
+
+def test_status_up_to_date_exit_code(project: Project) -> None:
+    assert project.run("deploy").returncode == 0
+    code, report = status(project)
+    assert code == StatusCode.UP_TO_DATE
+    assert report["applied"] == HISTORY
+
+
+def test_status_reports_a_migration_edited_after_apply(project: Project) -> None:
+    """Editing an applied migration.sql is detected by checksum."""
+    assert project.run("deploy").returncode == 0
+    sql = project.migrations / HISTORY[1] / "migration.sql"
+    sql.write_text(sql.read_text() + "\n-- edited\n")
+    code, report = status(project)
+    assert code == StatusCode.MODIFIED
+    assert report["modified"] == [HISTORY[1]]
+
+
+def test_status_reports_an_applied_migration_missing_locally(project: Project) -> None:
+    """Deleting an applied migration's folder is detected."""
+    import shutil
+
+    assert project.run("deploy").returncode == 0
+    shutil.rmtree(project.migrations / HISTORY[2])
+    code, report = status(project)
+    assert code == StatusCode.MISSING_LOCALLY
+    assert report["missing_locally"] == [HISTORY[2]]
+
+
+def test_status_reports_schema_changes_without_a_migration(project: Project) -> None:
+    """A model added to schema.prisma but to no migration is drift."""
+    assert project.run("deploy").returncode == 0
+    project.add_to_schema(WIDGET_MODEL)
+    code, report = status(project)
+    assert code == StatusCode.SCHEMA_DRIFT
+    assert report["schema_drift"] is True
+
+
+def test_reset_refuses_without_confirmation(project: Project, postgres: PostgresServer) -> None:
+    """Without a terminal or --force, reset changes nothing."""
+    assert project.run("deploy").returncode == 0
+    postgres.psql("INSERT INTO users (id, email, name, updated_at) VALUES (gen_random_uuid(), 'a@b.org', 'A', now())", url=project.database_url)
+    result = project.run("reset", stdin="y\n")
+    assert result.returncode == 1
+    assert "force" in result.stderr
+    assert postgres.psql("SELECT count(*) FROM users", url=project.database_url) == "1"
+
+
+def test_reset_with_force_deletes_data_and_reapplies(project: Project, postgres: PostgresServer) -> None:
+    assert project.run("deploy").returncode == 0
+    postgres.psql("INSERT INTO users (id, email, name, updated_at) VALUES (gen_random_uuid(), 'a@b.org', 'A', now())", url=project.database_url)
+    result = project.run("reset", "--force", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"applied": HISTORY}
+    assert postgres.psql("SELECT count(*) FROM users", url=project.database_url) == "0"
