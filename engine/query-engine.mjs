@@ -8,6 +8,8 @@ import { createBridgeServer } from './bridge/server.mjs';
 import { WasmQueryEngine, engineVersion } from './bridge/wasm-engine.mjs';
 
 const EMBEDDED_KEYWORD = 'embedded';
+// Recorded before anything else, so that a parent dying during start-up is noticed too.
+const parentPid = process.ppid;
 
 /** The schema Prisma Client Python passes: a file path, or the text itself. */
 function readDatamodel() {
@@ -51,7 +53,6 @@ async function main() {
   const engine = new WasmQueryEngine({ datamodel, url: datasourceUrl(datamodel), logQueries: Boolean(process.env.LOG_QUERIES) });
   await engine.connect();
   const server = createBridgeServer({ engine, datamodel });
-  const parentPid = process.ppid;
   const shutdown = async () => {
     server.close();
     server.closeAllConnections();

@@ -5,6 +5,19 @@ import { BridgeMetrics } from './metrics.mjs';
 import { ProtocolError, graphqlResponse, modelNames, translateQuery } from './protocol.mjs';
 
 const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
+// How long after its own timeout a transaction id is still remembered.
+const TRANSACTION_GRACE_MS = 60_000;
+const TRANSACTION_NOT_FOUND =
+  "Transaction API error: Transaction not found. Transaction ID is invalid, refers to an old closed transaction Prisma doesn't have information about anymore, or was obtained before disconnecting.";
+
+/**
+ * The native engine's answer to an unknown transaction id (P2028). The
+ * WebAssembly engine panics on some malformed ids instead, so the bridge
+ * answers for it.
+ */
+function transactionNotFound() {
+  return { errors: [{ error: TRANSACTION_NOT_FOUND, user_facing_error: { is_panic: false, message: TRANSACTION_NOT_FOUND, meta: { error: TRANSACTION_NOT_FOUND }, error_code: 'P2028' } }] };
+}
 
 class HttpError extends Error {
   /** @param {number} status @param {string} message */
@@ -20,9 +33,31 @@ class HttpError extends Error {
 export function createBridgeServer({ engine, datamodel, maxBodyBytes = DEFAULT_MAX_BODY_BYTES }) {
   const models = modelNames(datamodel);
   const metrics = new BridgeMetrics();
+  /** @type {Map<string, number>} open transaction id → when to forget it */
+  const transactions = new Map();
+
+  /** @param {{ timeout?: number, max_wait?: number }} options */
+  async function startTransaction(options) {
+    const now = Date.now();
+    for (const [id, forgetAt] of transactions) if (forgetAt < now) transactions.delete(id);
+    const result = await engine.startTransaction(options);
+    if (typeof result?.id === 'string') {
+      transactions.set(result.id, now + (options.max_wait ?? 2000) + (options.timeout ?? 5000) + TRANSACTION_GRACE_MS);
+    }
+    return result;
+  }
+
+  /** @param {string} id @param {'commit' | 'rollback'} verb */
+  async function endTransaction(id, verb) {
+    if (!transactions.has(id)) return transactionNotFound();
+    transactions.delete(id);
+    const result = verb === 'commit' ? await engine.commitTransaction(id) : await engine.rollbackTransaction(id);
+    return result ?? {};
+  }
 
   /** @param {any} body @param {string | undefined} transactionId */
   async function runQuery(body, transactionId) {
+    if (transactionId !== undefined && !transactions.has(transactionId)) return transactionNotFound();
     if (Array.isArray(body?.batch)) return runBatch(body, transactionId);
     const { alias, request } = translateQuery(body, models);
     return graphqlResponse(await metrics.measure(() => engine.execute(request, transactionId)), alias);
@@ -58,13 +93,9 @@ export function createBridgeServer({ engine, datamodel, maxBodyBytes = DEFAULT_M
       const transactionId = request.headers['x-transaction-id'];
       return runQuery(body, Array.isArray(transactionId) ? transactionId[0] : transactionId);
     }
-    if (pathname === '/transaction/start') return engine.startTransaction(body ?? {});
+    if (pathname === '/transaction/start') return startTransaction(body ?? {});
     const match = /^\/transaction\/([^/]+)\/(commit|rollback)$/.exec(pathname);
-    if (match) {
-      const [, id, verb] = match;
-      const result = verb === 'commit' ? await engine.commitTransaction(id) : await engine.rollbackTransaction(id);
-      return result ?? {};
-    }
+    if (match) return endTransaction(decodeURIComponent(match[1]), /** @type {'commit' | 'rollback'} */ (match[2]));
     throw new HttpError(404, `No route for POST ${pathname}.`);
   }
 
