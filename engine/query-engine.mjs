@@ -34,6 +34,20 @@ function datasourceUrl(datamodel) {
   return resolveDatabaseUrls({ ...process.env, DATABASE_URL: undefined }).url;
 }
 
+/**
+ * Fail at start-up, like the native engine, rather than on the first query:
+ * the pool only connects when asked to.
+ * @param {WasmQueryEngine} engine
+ */
+async function checkDatabaseReachable(engine) {
+  const probe = { action: 'queryRaw', query: { arguments: { query: 'SELECT 1', parameters: '[]' }, selection: {} } };
+  const response = await engine.execute(probe, undefined).catch((error) => ({ errors: [{ error: error.message }] }));
+  if (response.errors) {
+    const reason = response.errors.map((/** @type {any} */ e) => e.user_facing_error?.message ?? e.error).join('; ');
+    throw new SetupError(`The query engine cannot reach the database: ${reason}\nCheck DATABASE_URL (\`make database\` shows the one in use).`);
+  }
+}
+
 async function main() {
   const { values } = parseArgs({
     options: {
@@ -52,6 +66,7 @@ async function main() {
   const datamodel = readDatamodel();
   const engine = new WasmQueryEngine({ datamodel, url: datasourceUrl(datamodel), logQueries: Boolean(process.env.LOG_QUERIES) });
   await engine.connect();
+  await checkDatabaseReachable(engine);
   const server = createBridgeServer({ engine, datamodel });
   const shutdown = async () => {
     server.close();
