@@ -53,7 +53,7 @@ db-stop: install
 	$(CLI) db-stop
 
 test: install
-	$(PYTEST)
+	$(PYTEST) $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check acams_db tests
@@ -67,6 +67,9 @@ typecheck: install
 	$(VENV)/bin/mypy
 
 check: lint typecheck test
+
+bench: install
+	$(VENV)/bin/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 
@@ -29,8 +28,6 @@ EnvironmentOption = Annotated[
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout for scripts.")]
 
-T = TypeVar("T")
-
 
 def _settings(environment: str | None) -> Settings:
     return load_settings(environment)
@@ -43,11 +40,9 @@ def _database(settings: Settings) -> Database:
     return database
 
 
-def _emit(as_json: bool, document: dict[str, Any], text: Callable[[], None]) -> None:
-    if as_json:
-        typer.echo(json.dumps(document, indent=2))
-    else:
-        text()
+def _emit(as_json: bool, document: dict[str, Any], text: str) -> None:
+    """Print `document` as JSON for scripts, else `text` for people."""
+    typer.echo(json.dumps(document, indent=2) if as_json else text)
 
 
 @app.command()
@@ -60,21 +55,22 @@ def setup(environment: EnvironmentOption = None, as_json: JsonOption = False) ->
     _emit(
         as_json,
         {"applied": applied, "client_generated": generated},
-        lambda: (
-            typer.echo(f"Applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else ".")),
-            typer.echo("Generated Prisma Client Python." if generated else "Prisma Client Python is up to date."),
-        ),
+        f"Applied {len(applied)} migration(s)"
+        + (": " + ", ".join(applied) if applied else ".")
+        + ("\nGenerated Prisma Client Python." if generated else "\nPrisma Client Python is up to date."),
     )
 
 
 @app.command()
 def migrate(
     name: Annotated[str, typer.Argument(help="Descriptive lower snake_case name, e.g. add_user_timezone.")],
-    create_only: Annotated[bool, typer.Option("--create-only", help="Write the migration for review; do not apply it.")] = False,
+    create_only: Annotated[
+        bool, typer.Option("--create-only", help="Write the migration for review; do not apply it.")
+    ] = False,
     environment: EnvironmentOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Create a migration from schema.prisma's changes (YYYYMMDD_HHMMSS_name, UTC), apply it and regenerate the client."""
+    """Create a migration from schema.prisma's changes (YYYYMMDD_HHMMSS_name, UTC), apply it, regenerate the client."""
     from acams_db.naming import check_descriptive_name
 
     check_descriptive_name(name)  # before anything starts or changes
@@ -82,7 +78,11 @@ def migrate(
     database = _database(settings)
     created = migrations.create(settings, database, name, create_only=create_only)
     if created is None:
-        _emit(as_json, {"created": None}, lambda: typer.echo("No schema change: schema.prisma matches the migrations. Nothing created."))
+        _emit(
+            as_json,
+            {"created": None},
+            "No schema change: schema.prisma matches the migrations. Nothing created.",
+        )
         return
     if created.applied:
         generate.generate(settings)
@@ -90,11 +90,11 @@ def migrate(
     _emit(
         as_json,
         {"created": str(folder), "applied": created.applied, "sql": created.sql},
-        lambda: (
-            typer.echo(f"Created {folder}/{migrations.MIGRATION_FILE}:\n"),
-            typer.echo(created.sql),
-            typer.echo("Applied to the development database; client regenerated." if created.applied
-                       else "Not applied (--create-only): review it, then run make deploy."),
+        f"Created {folder}/{migrations.MIGRATION_FILE}:\n\n{created.sql}\n"
+        + (
+            "Applied to the development database; client regenerated."
+            if created.applied
+            else "Not applied (--create-only): review it, then run make deploy."
         ),
     )
 
@@ -108,7 +108,7 @@ def deploy(environment: EnvironmentOption = None, as_json: JsonOption = False) -
     _emit(
         as_json,
         {"applied": applied},
-        lambda: typer.echo("\n".join(f"applied {name}" for name in applied) if applied else "No pending migrations."),
+        "\n".join(f"applied {name}" for name in applied) if applied else "No pending migrations.",
     )
 
 
@@ -116,7 +116,9 @@ def deploy(environment: EnvironmentOption = None, as_json: JsonOption = False) -
 def status(
     environment: EnvironmentOption = None,
     as_json: JsonOption = False,
-    drift: Annotated[bool, typer.Option(help="Also compare schema.prisma with the migrations (uses a shadow database).")] = True,
+    drift: Annotated[
+        bool, typer.Option(help="Also compare schema.prisma with the migrations (uses a shadow database).")
+    ] = True,
 ) -> None:
     """Show applied, pending, failed, modified and missing migrations and schema drift.
 
@@ -126,11 +128,12 @@ def status(
     settings = _settings(environment)
     database = _database(settings)
     result = migrations.status(settings, database, check_schema_drift=drift)
-    _emit(as_json, result.as_dict(), lambda: _print_status(result))
+    _emit(as_json, result.as_dict(), _status_text(result))
     raise typer.Exit(int(result.code))
 
 
-def _print_status(result: migrations.MigrationStatus) -> None:
+def _status_text(result: migrations.MigrationStatus) -> str:
+    lines = []
     sections = (
         ("applied", result.applied),
         ("pending", result.pending),
@@ -140,11 +143,12 @@ def _print_status(result: migrations.MigrationStatus) -> None:
     )
     for title, names in sections:
         if names:
-            typer.echo(f"{title}:")
-            typer.echo("\n".join(f"  {name}" for name in names))
+            lines += [f"{title}:", *(f"  {name}" for name in names)]
     if result.schema_drift:
-        typer.echo("schema.prisma has changes that no migration contains: run make migrate name=...")
-    typer.echo("Database is up to date." if result.code == migrations.StatusCode.UP_TO_DATE else f"Not up to date (exit {int(result.code)}).")
+        lines.append("schema.prisma has changes that no migration contains: run make migrate name=...")
+    up_to_date = result.code == migrations.StatusCode.UP_TO_DATE
+    lines.append("Database is up to date." if up_to_date else f"Not up to date (exit {int(result.code)}).")
+    return "\n".join(lines)
 
 
 @app.command()
@@ -158,10 +162,13 @@ def reset(
     database = _database(settings)
     if not force:
         if not sys.stdin.isatty():
-            raise ToolchainError("reset deletes all data and needs confirmation: run it on a terminal, or pass --force (make reset force=1).")
+            raise ToolchainError(
+                "reset deletes all data and needs confirmation: "
+                "run it on a terminal, or pass --force (make reset force=1)."
+            )
         typer.confirm(f"Delete ALL data in {database.display} and re-apply every migration?", abort=True)
     applied = migrations.reset(settings, database)
-    _emit(as_json, {"applied": applied}, lambda: typer.echo(f"Database reset; applied {len(applied)} migration(s)."))
+    _emit(as_json, {"applied": applied}, f"Database reset; applied {len(applied)} migration(s).")
 
 
 @app.command()
@@ -202,7 +209,7 @@ def show_database(environment: EnvironmentOption = None, as_json: JsonOption = F
     _emit(
         as_json,
         {"environment": settings.environment, "database": database.display, "embedded": database.embedded},
-        lambda: typer.echo(database.display),
+        database.display,
     )
 
 

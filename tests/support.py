@@ -57,9 +57,7 @@ class PostgresServer:
         return self.psql("SELECT datname FROM pg_database ORDER BY 1").splitlines()
 
     def tables(self, url: str) -> list[str]:
-        return self.psql(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1", url=url
-        ).splitlines()
+        return self.psql("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1", url=url).splitlines()
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,9 @@ USER_SCRIPT = textwrap.dedent(
 
 def clean_environment(**extra: str) -> dict[str, str]:
     """The caller's environment without any database or toolchain variable, as in a fresh shell."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("ACAMS_", "DATABASE_URL", "SHADOW_", "PRISMA_"))}
+    environment = {
+        k: v for k, v in os.environ.items() if not k.startswith(("ACAMS_", "DATABASE_URL", "SHADOW_", "PRISMA_"))
+    }
     environment["PATH"] = f"{VENV_BIN}{os.pathsep}{environment['PATH']}"
     environment.update(extra)
     return environment
@@ -51,7 +53,11 @@ def clean_environment(**extra: str) -> dict[str, str]:
 def project_client() -> None:
     """The project's client, generated into this environment (skipped when up to date)."""
     completed = subprocess.run(
-        [sys.executable, "-m", "acams_db", "generate"], cwd=REPOSITORY, env=clean_environment(), capture_output=True, text=True
+        [sys.executable, "-m", "acams_db", "generate"],
+        cwd=REPOSITORY,
+        env=clean_environment(),
+        capture_output=True,
+        text=True,
     )
     assert completed.returncode == 0, completed.stderr
 
@@ -62,15 +68,24 @@ def migrated(project: Project) -> Iterator[Project]:
     yield project
 
 
-def test_user_script_finds_bridge_and_database_from_dotenv(project_client: None, migrated: Project, postgres: PostgresServer) -> None:
+def test_user_script_finds_bridge_and_database_from_dotenv(
+    project_client: None, migrated: Project, postgres: PostgresServer
+) -> None:
     """A plain script run with the project's Python needs no exported variable: .env names the database."""
     (migrated.root / ".env").write_text(f"DATABASE_URL={migrated.database_url}\n")
     (migrated.root / "script.py").write_text(USER_SCRIPT)
     completed = subprocess.run(
-        [sys.executable, "script.py"], cwd=migrated.root, env=clean_environment(), capture_output=True, text=True, timeout=120
+        [sys.executable, "script.py"],
+        cwd=migrated.root,
+        env=clean_environment(),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert completed.returncode == 0, completed.stderr
-    assert completed.stdout.strip() == "1 ['AML-9999'] ['active', 'difficulty', 'domain', 'id', 'stem', 'tags', 'topic']"
+    assert (
+        completed.stdout.strip() == "1 ['AML-9999'] ['active', 'difficulty', 'domain', 'id', 'stem', 'tags', 'topic']"
+    )
     assert postgres.psql("SELECT email FROM users", url=migrated.database_url) == "learner@example.org"
 
 
@@ -79,7 +94,12 @@ def test_user_script_with_a_missing_database_gets_a_clear_message(project_client
     (project.root / ".env").write_text(f"DATABASE_URL={missing}\n")
     script = "import asyncio\nfrom prisma import Prisma\nasyncio.run(Prisma().connect(timeout=5))\n"
     completed = subprocess.run(
-        [sys.executable, "-c", script], cwd=project.root, env=clean_environment(), capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", script],
+        cwd=project.root,
+        env=clean_environment(),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert completed.returncode != 0
     assert 'database "missing_' in completed.stderr and "does not exist" in completed.stderr
@@ -92,7 +112,9 @@ def test_bridge_without_the_python_environment_says_what_to_run(tmp_path: Path) 
     completed = subprocess.run(
         [str(tmp_path / "engine" / "query-engine.mjs"), "-p", "4999"],
         env=clean_environment(PRISMA_DML_PATH=str(REPOSITORY / "schema.prisma")),
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert completed.returncode == 1
     assert "Run: make install" in completed.stderr
@@ -106,7 +128,9 @@ def test_prisma_cli_in_the_environment_needs_no_download(project: Project) -> No
     offline = clean_environment(
         DATABASE_URL=project.database_url, HTTPS_PROXY="http://127.0.0.1:9", HTTP_PROXY="http://127.0.0.1:9"
     )
-    validate = subprocess.run(["prisma", "validate"], cwd=project.root, env=offline, capture_output=True, text=True, timeout=120)
+    validate = subprocess.run(
+        ["prisma", "validate"], cwd=project.root, env=offline, capture_output=True, text=True, timeout=120
+    )
     assert validate.returncode == 0, validate.stdout + validate.stderr
     assert "is valid" in validate.stdout
     assert "binaries.prisma.sh" not in validate.stdout + validate.stderr

@@ -116,7 +116,9 @@ def test_semicolons_inside_strings_do_not_split_statements(project: Project, pos
 def test_failed_migration_resolved_then_fixed_deploys(project: Project, postgres: PostgresServer) -> None:
     """resolve --as rolled-back clears a failure; the corrected migration then deploys."""
     assert project.run("deploy").returncode == 0
-    folder = project.write_migration("20990101_000000_add_notes", 'CREATE TABLE "notes" (id INT REFERENCES nowhere(id));\n')
+    folder = project.write_migration(
+        "20990101_000000_add_notes", 'CREATE TABLE "notes" (id INT REFERENCES nowhere(id));\n'
+    )
     assert project.run("deploy").returncode != 0
     assert project.run("deploy").returncode != 0  # refuses while the failure is unresolved
 
@@ -185,7 +187,10 @@ def test_status_reports_schema_changes_without_a_migration(project: Project) -> 
 def test_reset_refuses_without_confirmation(project: Project, postgres: PostgresServer) -> None:
     """Without a terminal or --force, reset changes nothing."""
     assert project.run("deploy").returncode == 0
-    postgres.psql("INSERT INTO users (id, email, name, updated_at) VALUES (gen_random_uuid(), 'a@b.org', 'A', now())", url=project.database_url)
+    postgres.psql(
+        "INSERT INTO users (id, email, name, updated_at) VALUES (gen_random_uuid(), 'a@b.org', 'A', now())",
+        url=project.database_url,
+    )
     result = project.run("reset", stdin="y\n")
     assert result.returncode == 1
     assert "force" in result.stderr
@@ -194,7 +199,10 @@ def test_reset_refuses_without_confirmation(project: Project, postgres: Postgres
 
 def test_reset_with_force_deletes_data_and_reapplies(project: Project, postgres: PostgresServer) -> None:
     assert project.run("deploy").returncode == 0
-    postgres.psql("INSERT INTO users (id, email, name, updated_at) VALUES (gen_random_uuid(), 'a@b.org', 'A', now())", url=project.database_url)
+    postgres.psql(
+        "INSERT INTO users (id, email, name, updated_at) VALUES (gen_random_uuid(), 'a@b.org', 'A', now())",
+        url=project.database_url,
+    )
     result = project.run("reset", "--force", "--json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {"applied": HISTORY}

@@ -58,7 +58,9 @@ def test_unknown_environment_is_refused(root: Path) -> None:
         load_settings("prod", project_root=root)
 
 
-def test_a_non_postgresql_url_is_refused_without_showing_its_password(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_non_postgresql_url_is_refused_without_showing_its_password(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("DATABASE_URL", "mysql://root:hunter2@db/x")
     with pytest.raises(ToolchainError) as raised:
         load_settings(project_root=root)
@@ -70,8 +72,14 @@ def test_a_non_postgresql_url_is_refused_without_showing_its_password(root: Path
     ("text", "expected"),
     [
         ("postgresql://user:s3cr%40t@host:5432/db", "postgresql://user:***@host:5432/db"),
-        ("error at postgres://u:p@h/d and postgresql://v:q@i/e", "error at postgres://u:***@h/d and postgresql://v:***@i/e"),
-        ("postgresql://user@host/db?password=abc&sslmode=require", "postgresql://user@host/db?password=***&sslmode=require"),
+        (
+            "error at postgres://u:p@h/d and postgresql://v:q@i/e",
+            "error at postgres://u:***@h/d and postgresql://v:***@i/e",
+        ),
+        (
+            "postgresql://user@host/db?password=abc&sslmode=require",
+            "postgresql://user@host/db?password=***&sslmode=require",
+        ),
         ("postgresql://postgres:@/acams?host=/tmp/x", "postgresql://postgres:@/acams?host=/tmp/x"),
     ],
 )

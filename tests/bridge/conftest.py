@@ -28,7 +28,11 @@ def prisma(*arguments: str, database_url: str | None = None) -> None:
         environment.update(DATABASE_URL=database_url, ACAMS_DATABASE_RESOLVED="1")
     completed = subprocess.run(
         ["node", str(REPOSITORY / "node_modules/prisma/build/index.js"), *arguments, "--schema", str(SCHEMA)],
-        cwd=REPOSITORY, env=environment, capture_output=True, text=True, check=False,
+        cwd=REPOSITORY,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
 

@@ -49,7 +49,9 @@ def wait_until_serving(port: int, process: subprocess.Popen[bytes]) -> None:
 def bridge(bridge_database: str) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
     port = free_port()
     environment = {**os.environ, "PRISMA_DML_PATH": str(SCHEMA), "DATABASE_URL": bridge_database}
-    process = subprocess.Popen([str(BRIDGE), "-p", str(port), "--enable-raw-queries"], env=environment, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [str(BRIDGE), "-p", str(port), "--enable-raw-queries"], env=environment, stderr=subprocess.PIPE
+    )
     wait_until_serving(port, process)
     yield port, process
     if process.poll() is None:
@@ -79,7 +81,9 @@ def test_listens_on_loopback_only(bridge: tuple[int, subprocess.Popen[bytes]]) -
     assert [(c.laddr.ip, c.laddr.port) for c in listening] == [("127.0.0.1", port)]
 
 
-def test_malformed_requests_get_errors_and_the_bridge_keeps_serving(bridge: tuple[int, subprocess.Popen[bytes]]) -> None:
+def test_malformed_requests_get_errors_and_the_bridge_keeps_serving(
+    bridge: tuple[int, subprocess.Popen[bytes]],
+) -> None:
     port, process = bridge
     status, body = post(port, "/", b"{not json")
     assert status == 400 and "not valid JSON" in body["errors"][0]["error"]
@@ -90,8 +94,10 @@ def test_malformed_requests_get_errors_and_the_bridge_keeps_serving(bridge: tupl
     status, body = post(port, "/transaction/nope/commit", b"")
     assert status == 200 and body["errors"][0]["user_facing_error"]["error_code"] == "P2028"
     request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/", data=json.dumps({"query": "query { result: findManyAuthor { id } }"}).encode(),
-        headers={"X-transaction-id": "not-a-transaction"}, method="POST",
+        f"http://127.0.0.1:{port}/",
+        data=json.dumps({"query": "query { result: findManyAuthor { id } }"}).encode(),
+        headers={"X-transaction-id": "not-a-transaction"},
+        method="POST",
     )
     with urllib.request.urlopen(request, timeout=30) as response:
         assert json.loads(response.read())["errors"][0]["user_facing_error"]["error_code"] == "P2028"
@@ -118,7 +124,11 @@ def test_does_not_outlive_a_parent_that_died(bridge_database: str, tmp_path: Pat
     """A parent killed with SIGKILL sends no signal; the bridge notices and exits."""
     port = free_port()
     parent = subprocess.Popen(
-        [sys.executable, "-c", f"import subprocess, time; subprocess.Popen([{str(BRIDGE)!r}, '-p', '{port}']); time.sleep(60)"],
+        [
+            sys.executable,
+            "-c",
+            f"import subprocess, time; subprocess.Popen([{str(BRIDGE)!r}, '-p', '{port}']); time.sleep(60)",
+        ],
         env={**os.environ, "PRISMA_DML_PATH": str(SCHEMA), "DATABASE_URL": bridge_database},
     )
     for _ in range(100):
@@ -150,6 +160,7 @@ async def test_several_clients_at_once(generated_client: Any, bridge_database: s
     clients = [generated_client.Prisma(datasource={"url": bridge_database}) for _ in range(3)]
     await asyncio.gather(*(client.connect() for client in clients))
     try:
+
         async def write(client: Any, index: int) -> None:
             for row in range(20):
                 await client.author.create(data={"email": f"c{index}-{row}@example.org", "name": "C"})

@@ -27,7 +27,10 @@ async def test_create_returns_the_record_with_defaults(db: Any) -> None:
 async def test_create_many_counts_and_skips_duplicates(db: Any) -> None:
     data = [{"email": f"u{i}@example.org", "name": f"U{i}"} for i in range(5)]
     assert await db.author.create_many(data=data) == 5
-    assert await db.author.create_many(data=[*data[:2], {"email": "new@example.org", "name": "N"}], skip_duplicates=True) == 1
+    assert (
+        await db.author.create_many(data=[*data[:2], {"email": "new@example.org", "name": "N"}], skip_duplicates=True)
+        == 1
+    )
     assert await db.author.count() == 6
 
 
@@ -71,19 +74,28 @@ async def test_string_filters_and_insensitive_mode(db: Any) -> None:
     assert [a.name for a in await db.author.find_many(where={"name": {"contains": "CY"}})] == []
     insensitive = await db.author.find_many(where={"name": {"contains": "CY", "mode": "insensitive"}})
     assert [a.name for a in insensitive] == ["cyd"]
-    assert [a.name for a in await db.author.find_many(where={"name": {"in": ["Ada", "Dan"]}}, order={"id": "asc"})] == ["Ada", "Dan"]
+    assert [a.name for a in await db.author.find_many(where={"name": {"in": ["Ada", "Dan"]}}, order={"id": "asc"})] == [
+        "Ada",
+        "Dan",
+    ]
 
 
 async def test_number_and_null_filters(db: Any) -> None:
     await make_authors(db)
-    assert [a.name for a in await db.author.find_many(where={"age": {"gte": 25, "lte": 36}}, order={"age": "asc"})] == ["Bob", "Ada"]
+    assert [a.name for a in await db.author.find_many(where={"age": {"gte": 25, "lte": 36}}, order={"age": "asc"})] == [
+        "Bob",
+        "Ada",
+    ]
     assert [a.name for a in await db.author.find_many(where={"age": None})] == ["cyd"]
     assert [a.name for a in await db.author.find_many(where={"age": {"not": None, "gt": 40}})] == ["Dan"]
 
 
 async def test_scalar_list_filters(db: Any) -> None:
     await make_authors(db)
-    assert [a.name for a in await db.author.find_many(where={"tags": {"has": "sql"}}, order={"id": "asc"})] == ["Bob", "Dan"]
+    assert [a.name for a in await db.author.find_many(where={"tags": {"has": "sql"}}, order={"id": "asc"})] == [
+        "Bob",
+        "Dan",
+    ]
     assert [a.name for a in await db.author.find_many(where={"tags": {"has_every": ["aml", "sql"]}})] == ["Dan"]
     assert [a.name for a in await db.author.find_many(where={"tags": {"is_empty": True}})] == ["cyd"]
 
@@ -132,16 +144,24 @@ async def test_nested_include_with_filters(db: Any) -> None:
     finance = await db.category.create(data={"name": "finance"})
     for title, published in (("Draft", False), ("Final", True), ("Other", True)):
         await db.article.create(
-            data={"title": title, "published": published, "author": {"connect": {"id": ada.id}},
-                  "categories": {"connect": [{"id": finance.id}]}}
+            data={
+                "title": title,
+                "published": published,
+                "author": {"connect": {"id": ada.id}},
+                "categories": {"connect": [{"id": finance.id}]},
+            }
         )
     await db.profile.create(data={"bio": "Hi", "author": {"connect": {"id": ada.id}}})
     author = await db.author.find_unique(
         where={"id": ada.id},
         include={
             "profile": True,
-            "articles": {"where": {"published": True}, "order_by": {"title": "desc"}, "take": 1,
-                         "include": {"categories": True}},
+            "articles": {
+                "where": {"published": True},
+                "order_by": {"title": "desc"},
+                "take": 1,
+                "include": {"categories": True},
+            },
         },
     )
     assert author.profile.bio == "Hi"
@@ -152,8 +172,11 @@ async def test_nested_include_with_filters(db: Any) -> None:
 async def test_many_to_many_connect_and_disconnect(db: Any) -> None:
     ada, *_ = await make_authors(db)
     article = await db.article.create(
-        data={"title": "T", "author": {"connect": {"id": ada.id}},
-              "categories": {"create": [{"name": "aml"}, {"name": "kyc"}]}},
+        data={
+            "title": "T",
+            "author": {"connect": {"id": ada.id}},
+            "categories": {"create": [{"name": "aml"}, {"name": "kyc"}]},
+        },
         include={"categories": True},
     )
     assert sorted(c.name for c in article.categories) == ["aml", "kyc"]

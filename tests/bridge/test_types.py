@@ -92,7 +92,9 @@ async def test_raw_query_with_a_parameter_of_each_type(db: Any, generated_client
 
 async def test_query_raw_into_a_model(db: Any, generated_client: Any) -> None:
     await db.author.create(data={"email": "m@example.org", "name": "M", "level": "high"})
-    authors = await db.query_raw('SELECT * FROM "Author" WHERE level = $1::"Level"', "high", model=generated_client.models.Author)
+    authors = await db.query_raw(
+        'SELECT * FROM "Author" WHERE level = $1::"Level"', "high", model=generated_client.models.Author
+    )
     assert [a.email for a in authors] == ["m@example.org"]
 
 
