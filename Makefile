@@ -8,10 +8,10 @@ PYTHON_INSTALLED := $(VENV)/.installed
 NODE_INSTALLED := node_modules/.installed
 
 .DEFAULT_GOAL := setup
-.PHONY: setup install migrate deploy status reset resolve generate db-stop database \
+.PHONY: setup install migrate deploy status reset resolve generate seed db-stop database \
         test lint format typecheck check bench clean
 
-## The one command: install, start the embedded database, apply migrations, generate the client.
+## The one command: install, start the embedded database, apply migrations, generate the client, seed.
 setup: install
 	$(CLI) setup
 
@@ -45,6 +45,9 @@ resolve: install
 
 generate: install
 	$(CLI) generate
+
+seed: install
+	$(CLI) seed $(if $(file),--file "$(file)") $(if $(prune),--prune) $(if $(dry_run),--dry-run)
 
 database: install
 	$(CLI) database

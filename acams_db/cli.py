@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from acams_db import database as database_module
 from acams_db import embedded, generate, migrations
+from acams_db import seed as seed_module
 from acams_db.database import Database
 from acams_db.errors import ToolchainError
+from acams_db.question_bank import load_bank
 from acams_db.settings import ENVIRONMENTS, Settings, load_settings
 
 app = typer.Typer(
@@ -47,17 +51,20 @@ def _emit(as_json: bool, document: dict[str, Any], text: str) -> None:
 
 @app.command()
 def setup(environment: EnvironmentOption = None, as_json: JsonOption = False) -> None:
-    """Apply every pending migration and generate Prisma Client Python (the one-command set-up)."""
+    """The one-command set-up: apply pending migrations, generate Prisma Client Python, seed the question bank."""
     settings = _settings(environment)
     database = _database(settings)
     applied = migrations.deploy(settings, database)
     generated = generate.generate(settings)
+    seeded = _seed(settings, database, DEFAULT_BANK, prune=False, dry_run=False)
     _emit(
         as_json,
-        {"applied": applied, "client_generated": generated},
+        {"applied": applied, "client_generated": generated, "seed": seeded.as_dict()},
         f"Applied {len(applied)} migration(s)"
         + (": " + ", ".join(applied) if applied else ".")
-        + ("\nGenerated Prisma Client Python." if generated else "\nPrisma Client Python is up to date."),
+        + ("\nGenerated Prisma Client Python." if generated else "\nPrisma Client Python is up to date.")
+        + "\n"
+        + _seed_text(seeded),
     )
 
 
@@ -154,10 +161,11 @@ def _status_text(result: migrations.MigrationStatus) -> str:
 @app.command()
 def reset(
     force: Annotated[bool, typer.Option("--force", help="Do not ask for confirmation (scripts).")] = False,
+    no_seed: Annotated[bool, typer.Option("--no-seed", help="Do not seed the question bank afterwards.")] = False,
     environment: EnvironmentOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Drop every table and apply all migrations again. Deletes all data."""
+    """Drop every table, apply all migrations again and seed the question bank. Deletes all data."""
     settings = _settings(environment)
     database = _database(settings)
     if not force:
@@ -168,7 +176,15 @@ def reset(
             )
         typer.confirm(f"Delete ALL data in {database.display} and re-apply every migration?", abort=True)
     applied = migrations.reset(settings, database)
-    _emit(as_json, {"applied": applied}, f"Database reset; applied {len(applied)} migration(s).")
+    if no_seed:
+        _emit(as_json, {"applied": applied}, f"Database reset; applied {len(applied)} migration(s).")
+        return
+    seeded = _seed(settings, database, DEFAULT_BANK, prune=False, dry_run=False)
+    _emit(
+        as_json,
+        {"applied": applied, "seed": seeded.as_dict()},
+        f"Database reset; applied {len(applied)} migration(s).\n{_seed_text(seeded)}",
+    )
 
 
 @app.command()
@@ -181,6 +197,73 @@ def resolve(
     settings = _settings(environment)
     database = _database(settings)
     typer.echo(migrations.resolve(settings, database, name, resolution=resolution))
+
+
+DEFAULT_BANK = Path("data") / "questions.json"
+
+
+class _TerminalProgress:
+    """A progress bar on stderr, drawn only on a terminal and once the seed knows how much it will write."""
+
+    def __init__(self) -> None:
+        self._bar: Any = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if not sys.stderr.isatty():
+            return
+        if self._bar is None:
+            self._bar = typer.progressbar(length=total, label="Seeding questions", file=sys.stderr)
+            self._bar.__enter__()
+        self._bar.update(done)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+
+
+def _seed(
+    settings: Settings, database: Database, bank_file: Path, *, prune: bool, dry_run: bool
+) -> seed_module.SeedReport:
+    bank = load_bank(bank_file if bank_file.is_absolute() else settings.project_root / bank_file)
+    generate.generate(settings)  # the client must match schema.prisma
+    progress = _TerminalProgress()
+    try:
+        return asyncio.run(seed_module.seed(database.url, bank, prune=prune, dry_run=dry_run, progress=progress))
+    finally:
+        progress.close()
+
+
+def _seed_text(report: seed_module.SeedReport) -> str:
+    verb = "Would write" if report.dry_run else "Seeded"
+    lines = [
+        f"{verb}: {report.created} created, {report.updated} updated, {report.unchanged} unchanged, "
+        f"{report.deactivated} deactivated ({report.seconds:.1f} s)."
+    ]
+    if report.missing and not report.deactivated:
+        shown = ", ".join(report.missing[:10]) + (" ..." if len(report.missing) > 10 else "")
+        lines.append(f"{len(report.missing)} question(s) in the database are not in the file (left active): {shown}")
+        lines.append("Run with --prune to deactivate them.")
+    return "\n".join(lines)
+
+
+@app.command()
+def seed(
+    file: Annotated[
+        Path, typer.Option("--file", help="The question bank (default data/questions.json).")
+    ] = DEFAULT_BANK,
+    prune: Annotated[bool, typer.Option("--prune", help="Deactivate questions that are not in the file.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change; write nothing.")] = False,
+    environment: EnvironmentOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Upsert the question bank by question id, in one transaction: new questions created, changed ones updated.
+
+    The whole file is validated first; an invalid file changes nothing. Unchanged questions are not written.
+    """
+    settings = _settings(environment)
+    database = _database(settings)
+    report = _seed(settings, database, file, prune=prune, dry_run=dry_run)
+    _emit(as_json, report.as_dict(), _seed_text(report))
 
 
 @app.command("generate")

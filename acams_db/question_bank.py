@@ -1,0 +1,126 @@
+"""The question bank file: loading, validation (all problems at once) and content hashes.
+
+The format is data/questions.schema.json (JSON Schema, also used by editors);
+what a schema cannot say (unique ids and labels, exactly one correct option)
+is checked here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from acams_db.errors import ToolchainError
+
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "data" / "questions.schema.json"
+
+
+@dataclass(frozen=True)
+class Option:
+    label: str
+    text: str
+    correct: bool
+
+
+@dataclass(frozen=True)
+class BankQuestion:
+    id: str
+    domain: str
+    topic: str
+    stem: str
+    explanation: str
+    difficulty: str
+    tags: tuple[str, ...]
+    reference: str
+    options: tuple[Option, ...]
+    content_hash: str
+
+
+class BankError(ToolchainError):
+    """The bank file is invalid; `problems` lists every problem found, each with its place."""
+
+    def __init__(self, path: Path, problems: list[str]) -> None:
+        self.problems = problems
+        listing = "\n".join(f"  {problem}" for problem in problems)
+        super().__init__(f"{path}: {len(problems)} problem(s); nothing was written.\n{listing}")
+
+
+def load_bank(path: Path) -> list[BankQuestion]:
+    """Read and validate the whole file before anything uses it; raise BankError with every problem."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ToolchainError(f"Cannot read the question bank {path}: {error.strerror}") from error
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise BankError(path, [f"line {error.lineno}, column {error.colno}: invalid JSON: {error.msg}"]) from error
+    problems = _schema_problems(document) or _consistency_problems(document["questions"])
+    if problems:
+        raise BankError(path, problems)
+    return [_question(entry) for entry in document["questions"]]
+
+
+def _schema_problems(document: Any) -> list[str]:
+    validator = Draft202012Validator(json.loads(SCHEMA_PATH.read_text()))
+    errors = sorted(validator.iter_errors(document), key=lambda error: list(error.absolute_path))
+    return [f"{error.json_path}: {_expected(error)}" for error in errors]
+
+
+def _expected(error: Any) -> str:
+    """The schema error in words that say what was expected."""
+    if error.validator == "pattern" and error.validator_value == r"\S":
+        return "expected non-empty text"
+    if error.validator == "pattern":
+        return f"expected text matching {error.validator_value}, got {error.instance!r}"
+    if error.validator == "enum":
+        return f"expected one of {', '.join(map(str, error.validator_value))}, got {error.instance!r}"
+    if error.validator == "type":
+        return f"expected {error.validator_value}, got {type(error.instance).__name__} {error.instance!r}"
+    return str(error.message)
+
+
+def _consistency_problems(questions: list[dict[str, Any]]) -> list[str]:
+    problems = []
+    first_seen: dict[str, int] = {}
+    for index, question in enumerate(questions):
+        place = f"$.questions[{index}]"
+        if question["id"] in first_seen:
+            problems.append(
+                f"{place}.id: duplicate id {question['id']!r} (first at $.questions[{first_seen[question['id']]}])"
+            )
+        first_seen.setdefault(question["id"], index)
+        labels = [option["label"] for option in question["options"]]
+        for duplicate in sorted({label for label in labels if labels.count(label) > 1}):
+            problems.append(f"{place}.options: duplicate option label {duplicate!r}")
+        correct = sum(1 for option in question["options"] if option["correct"])
+        if correct != 1:
+            problems.append(f"{place}.options: expected exactly one correct option, found {correct}")
+    return problems
+
+
+def _question(entry: dict[str, Any]) -> BankQuestion:
+    options = tuple(Option(o["label"], o["text"], o["correct"]) for o in entry["options"])
+    return BankQuestion(
+        id=entry["id"],
+        domain=entry["domain"],
+        topic=entry["topic"],
+        stem=entry["stem"],
+        explanation=entry["explanation"],
+        difficulty=entry["difficulty"],
+        tags=tuple(entry["tags"]),
+        reference=entry["reference"],
+        options=options,
+        content_hash=content_hash(entry),
+    )
+
+
+def content_hash(entry: dict[str, Any]) -> str:
+    """SHA-256 of the question's content in a canonical form: equal content, equal hash."""
+    canonical = json.dumps(entry, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
