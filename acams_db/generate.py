@@ -19,7 +19,8 @@ def client_inputs_digest(settings: Settings) -> str:
     for path in (settings.schema_path, settings.project_root / "package-lock.json"):
         digest.update(path.read_bytes() if path.is_file() else b"")
     digest.update(importlib.metadata.version("prisma").encode())
-    digest.update(str(settings.project_root).encode())  # the bridge's path is baked into the client
+    # The bridge's path is baked into the client (a copy of the project sharing engine/ shares it).
+    digest.update(str((settings.project_root / "engine" / "query-engine.mjs").resolve()).encode())
     return digest.hexdigest()
 
 

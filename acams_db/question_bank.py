@@ -60,7 +60,9 @@ def load_bank(path: Path) -> list[BankQuestion]:
         document = json.loads(text)
     except json.JSONDecodeError as error:
         raise BankError(path, [f"line {error.lineno}, column {error.colno}: invalid JSON: {error.msg}"]) from error
-    problems = _schema_problems(document) or _consistency_problems(document["questions"])
+    problems = _schema_problems(document)
+    if isinstance(document, dict) and isinstance(document.get("questions"), list):
+        problems += _consistency_problems(document["questions"])
     if problems:
         raise BankError(path, problems)
     return [_question(entry) for entry in document["questions"]]

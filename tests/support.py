@@ -111,6 +111,6 @@ def copy_project(destination: Path, database_url: str) -> Project:
     for name in ("schema.prisma", "prisma.config.ts", "package.json", "package-lock.json", "pyproject.toml"):
         shutil.copy2(REPOSITORY / name, destination / name)
     shutil.copytree(REPOSITORY / "prisma_migrations", destination / "prisma_migrations")
-    for shared in ("engine", "node_modules"):
+    for shared in ("engine", "node_modules", "data", "scripts"):
         (destination / shared).symlink_to(REPOSITORY / shared)
     return Project(destination, database_url)
