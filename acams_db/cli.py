@@ -15,6 +15,7 @@ from acams_db import embedded, generate, migrations
 from acams_db import seed as seed_module
 from acams_db.database import Database
 from acams_db.errors import ToolchainError
+from acams_db.naming import check_descriptive_name
 from acams_db.question_bank import load_bank
 from acams_db.settings import ENVIRONMENTS, Settings, load_settings
 
@@ -78,8 +79,6 @@ def migrate(
     as_json: JsonOption = False,
 ) -> None:
     """Create a migration from schema.prisma's changes (YYYYMMDD_HHMMSS_name, UTC), apply it, regenerate the client."""
-    from acams_db.naming import check_descriptive_name
-
     check_descriptive_name(name)  # before anything starts or changes
     settings = _settings(environment)
     database = _database(settings)

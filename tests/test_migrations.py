@@ -207,3 +207,24 @@ def test_reset_with_force_deletes_data_and_reapplies(project: Project, postgres:
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {"applied": HISTORY}
     assert postgres.psql("SELECT count(*) FROM users", url=project.database_url) == "0"
+
+
+def test_a_migration_that_fails_to_apply_is_withdrawn(project: Project, postgres: PostgresServer) -> None:
+    """migrate leaves no folder and no failed record behind when its SQL cannot be applied."""
+    assert project.run("deploy").returncode == 0
+    postgres.psql(
+        "INSERT INTO users (id, email, name, updated_at) VALUES (gen_random_uuid(), 'a@b.org', 'A', now())",
+        url=project.database_url,
+    )
+    before = project.migration_folders()
+    # A required column without a default cannot be added to a table that has rows.
+    project.schema.write_text(
+        project.schema.read_text().replace("  name        String\n", "  name        String\n  badge       String\n", 1)
+    )
+    result = project.run("migrate", "add_badge")
+    assert result.returncode == 1
+    assert "add_badge" in result.stderr
+    assert project.migration_folders() == before
+    code, report = status(project)
+    assert report["failed"] == [] and report["pending"] == []
+    assert code == StatusCode.SCHEMA_DRIFT  # the schema change is still there to migrate properly
