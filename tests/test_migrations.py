@@ -205,8 +205,20 @@ def test_reset_with_force_deletes_data_and_reapplies(project: Project, postgres:
     )
     result = project.run("reset", "--force", "--json")
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == {"applied": HISTORY}
+    report = json.loads(result.stdout)
+    assert report["applied"] == HISTORY
     assert postgres.psql("SELECT count(*) FROM users", url=project.database_url) == "0"
+    # then the question bank is seeded again
+    assert report["seed"]["created"] > 0
+    assert postgres.psql("SELECT count(*) FROM questions", url=project.database_url) == str(report["seed"]["created"])
+
+
+def test_reset_without_seed(project: Project, postgres: PostgresServer) -> None:
+    assert project.run("deploy").returncode == 0
+    result = project.run("reset", "--force", "--no-seed", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"applied": HISTORY}
+    assert postgres.psql("SELECT count(*) FROM questions", url=project.database_url) == "0"
 
 
 def test_a_migration_that_fails_to_apply_is_withdrawn(project: Project, postgres: PostgresServer) -> None:
