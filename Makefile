@@ -59,12 +59,12 @@ test: install
 	$(PYTEST) $(PYTEST_ARGS)
 
 lint: install
-	$(VENV)/bin/ruff check acams_db tests
-	$(VENV)/bin/ruff format --check acams_db tests
+	$(VENV)/bin/ruff check acams_db tests scripts bench
+	$(VENV)/bin/ruff format --check acams_db tests scripts bench
 
 format: install
-	$(VENV)/bin/ruff format acams_db tests
-	$(VENV)/bin/ruff check --fix acams_db tests
+	$(VENV)/bin/ruff format acams_db tests scripts bench
+	$(VENV)/bin/ruff check --fix acams_db tests scripts bench
 
 typecheck: install
 	$(VENV)/bin/mypy

@@ -40,6 +40,8 @@ ROOT = Path(__file__).resolve().parent.parent
 REAL_BANK = ROOT / "data" / "questions.json"
 SCHEMA = ROOT / "data" / "questions.schema.json"
 LABELS = "ABCD"
+# The schema's ids have four to seven digits.
+MAX_COUNT = 9_999_999
 PROGRESS_EVERY = 10_000
 # Words replaced by an edit of a stem or an option.
 EDITED_WORDS = 3
@@ -122,7 +124,8 @@ def synthetic_questions(count: int, seed: int, profile: Profile) -> Iterator[Que
 
 def edit_words(rng: random.Random, profile: Profile, text: str) -> str:
     """`text` with a few of its words replaced by other words of the profile; never `text` itself."""
-    words = text.split()
+    # A text without words (a stem that is only "?") gets one.
+    words = text.split() or [""]
     edited = text
     while edited == text:
         for position in rng.sample(range(len(words)), min(EDITED_WORDS, len(words))):
@@ -249,8 +252,8 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0, help="Seed of the random choices (default 0).")
     parser.add_argument("--out", type=Path, required=True, metavar="PATH", help="File to write.")
     arguments = parser.parse_args()
-    if arguments.count is not None and arguments.count < 1:
-        parser.error("--count must be at least 1")
+    if arguments.count is not None and not 1 <= arguments.count <= MAX_COUNT:
+        parser.error(f"--count must be between 1 and {MAX_COUNT:,}")
     if (arguments.source is None) != (arguments.change_percent is None):
         parser.error("--from and --change-percent go together")
     if arguments.change_percent is not None and not 0 < arguments.change_percent <= 100:
