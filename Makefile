@@ -72,7 +72,8 @@ typecheck: install
 check: lint typecheck test
 
 bench: install
-	$(VENV)/bin/python bench/run.py $(BENCH_ARGS)
+	$(VENV)/bin/python bench/run.py $(if $(quick),--quick)
+	$(VENV)/bin/python bench/seed_bench.py $(if $(quick),--quick)
 
 clean:
 	rm -rf $(VENV) node_modules

@@ -7,12 +7,14 @@ is checked here.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import fastjsonschema
 from jsonschema import Draft202012Validator
 
 from acams_db.errors import ToolchainError
@@ -60,7 +62,7 @@ def load_bank(path: Path) -> list[BankQuestion]:
         document = json.loads(text)
     except json.JSONDecodeError as error:
         raise BankError(path, [f"line {error.lineno}, column {error.colno}: invalid JSON: {error.msg}"]) from error
-    problems = _schema_problems(document)
+    problems = [] if _is_valid(document) else _schema_problems(document)
     if isinstance(document, dict) and isinstance(document.get("questions"), list):
         problems += _consistency_problems(document["questions"])
     if problems:
@@ -68,7 +70,22 @@ def load_bank(path: Path) -> list[BankQuestion]:
     return [_question(entry) for entry in document["questions"]]
 
 
+@functools.cache
+def _compiled_validator() -> Any:
+    return fastjsonschema.compile(json.loads(SCHEMA_PATH.read_text()))
+
+
+def _is_valid(document: Any) -> bool:
+    """The fast check: a compiled validator, about twenty times quicker than listing problems."""
+    try:
+        _compiled_validator()(document)
+    except fastjsonschema.JsonSchemaValueException:
+        return False
+    return True
+
+
 def _schema_problems(document: Any) -> list[str]:
+    """Every schema problem, with its JSON path (slow: only for a file known to be invalid)."""
     validator = Draft202012Validator(json.loads(SCHEMA_PATH.read_text()))
     errors = sorted(validator.iter_errors(document), key=lambda error: list(error.absolute_path))
     return [f"{error.json_path}: {_expected(error)}" for error in errors]

@@ -9,6 +9,7 @@ real engine.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from acams_db.question_bank import BankQuestion
 # Two seeds started at once take turns on this PostgreSQL advisory lock (an
 # arbitrary number reserved for the seed); the second then finds nothing to do.
 SEED_LOCK_KEY = 4_243_511
-# Questions written per create_many request: keeps each request far below the bridge's size limit.
+# Questions written per statement: a few MB of JSON, far below the bridge's request limit.
 CHUNK_SIZE = 2000
 TRANSACTION_TIMEOUT = timedelta(hours=1)
 TRANSACTION_MAX_WAIT = timedelta(minutes=1)
@@ -141,37 +142,54 @@ async def _stored_questions(client: Any) -> dict[str, StoredQuestion]:
     return {row["id"]: StoredQuestion(row["content_hash"], row["active"]) for row in rows}
 
 
+# One statement per chunk, the rows as one JSON parameter: through Prisma Client
+# Python and the engine like any query, without building a query per question.
+UPSERT_QUESTIONS = """
+INSERT INTO questions
+  (id, domain, topic, stem, explanation, difficulty, tags, reference, active, content_hash, created_at, updated_at)
+SELECT id, domain, topic, stem, explanation, difficulty, tags, reference, true, content_hash,
+       now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC'
+FROM jsonb_to_recordset($1::jsonb) AS q(
+  id text, domain "ExamDomain", topic text, stem text, explanation text,
+  difficulty "Difficulty", tags text[], reference text, content_hash text)
+ON CONFLICT (id) DO UPDATE SET
+  domain = EXCLUDED.domain, topic = EXCLUDED.topic, stem = EXCLUDED.stem, explanation = EXCLUDED.explanation,
+  difficulty = EXCLUDED.difficulty, tags = EXCLUDED.tags, reference = EXCLUDED.reference, active = true,
+  content_hash = EXCLUDED.content_hash, updated_at = EXCLUDED.updated_at
+"""
+# Options are keyed by (question, label), so an edited option keeps its row and the attempts that chose it.
+UPSERT_OPTIONS = """
+INSERT INTO answer_options (question_id, label, text, is_correct)
+SELECT question_id, label, text, is_correct
+FROM jsonb_to_recordset($1::jsonb) AS o(question_id text, label text, text text, is_correct boolean)
+ON CONFLICT (question_id, label) DO UPDATE SET text = EXCLUDED.text, is_correct = EXCLUDED.is_correct
+WHERE (answer_options.text, answer_options.is_correct) IS DISTINCT FROM (EXCLUDED.text, EXCLUDED.is_correct)
+"""
+DELETE_REMOVED_OPTIONS = """
+DELETE FROM answer_options AS o
+USING jsonb_to_recordset($1::jsonb) AS k(question_id text, labels text[])
+WHERE o.question_id = k.question_id AND o.label <> ALL (k.labels)
+"""
+
+
 async def _write(transaction: Any, plan: SeedPlan, progress: Progress) -> None:
-    for chunk in _chunks(plan.create, CHUNK_SIZE):
-        await transaction.question.create_many(data=[_question_fields(q) for q in chunk])
-        await transaction.answeroption.create_many(
-            data=[{"questionId": q.id, **_option_fields(option)} for q in chunk for option in q.options]
-        )
+    for chunk in _chunks([*plan.create, *plan.update], CHUNK_SIZE):
+        await transaction.execute_raw(UPSERT_QUESTIONS, json.dumps([_question_row(q) for q in chunk]))
+        options = [
+            {"question_id": q.id, "label": o.label, "text": o.text, "is_correct": o.correct}
+            for q in chunk
+            for o in q.options
+        ]
+        await transaction.execute_raw(UPSERT_OPTIONS, json.dumps(options))
         progress(len(chunk), plan.writes)
-    for question in plan.update:
-        await _update(transaction, question)
-        progress(1, plan.writes)
+    for chunk in _chunks(plan.update, CHUNK_SIZE):
+        labels = [{"question_id": q.id, "labels": [o.label for o in q.options]} for q in chunk]
+        await transaction.execute_raw(DELETE_REMOVED_OPTIONS, json.dumps(labels))
     if plan.deactivate:
         await transaction.question.update_many(where={"id": {"in": plan.deactivate}}, data={"active": False})
 
 
-async def _update(transaction: Any, question: BankQuestion) -> None:
-    """Rewrite a changed question; options keep their rows (attempts point at them) unless removed from the file."""
-    fields = {key: value for key, value in _question_fields(question).items() if key != "id"}
-    await transaction.question.update(
-        where={"id": question.id}, data={**fields, "tags": {"set": fields["tags"]}, "active": True}
-    )
-    labels = [option.label for option in question.options]
-    await transaction.answeroption.delete_many(where={"questionId": question.id, "label": {"not_in": labels}})
-    for option in question.options:
-        values = _option_fields(option)
-        await transaction.answeroption.upsert(
-            where={"questionId_label": {"questionId": question.id, "label": option.label}},
-            data={"create": {"questionId": question.id, **values}, "update": values},
-        )
-
-
-def _question_fields(question: BankQuestion) -> dict[str, Any]:
+def _question_row(question: BankQuestion) -> dict[str, Any]:
     return {
         "id": question.id,
         "domain": question.domain,
@@ -181,12 +199,8 @@ def _question_fields(question: BankQuestion) -> dict[str, Any]:
         "difficulty": question.difficulty,
         "tags": list(question.tags),
         "reference": question.reference,
-        "contentHash": question.content_hash,
+        "content_hash": question.content_hash,
     }
-
-
-def _option_fields(option: Any) -> dict[str, Any]:
-    return {"label": option.label, "text": option.text, "isCorrect": option.correct}
 
 
 def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
