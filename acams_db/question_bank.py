@@ -22,14 +22,14 @@ from acams_db.errors import ToolchainError
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "data" / "questions.schema.json"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Option:
     label: str
     text: str
     correct: bool
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class BankQuestion:
     id: str
     domain: str
@@ -54,20 +54,31 @@ class BankError(ToolchainError):
 
 def load_bank(path: Path) -> list[BankQuestion]:
     """Read and validate the whole file before anything uses it; raise BankError with every problem."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ToolchainError(f"Cannot read the question bank {path}: {error.strerror}") from error
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise BankError(path, [f"line {error.lineno}, column {error.colno}: invalid JSON: {error.msg}"]) from error
+    document = _parse(path)
     problems = [] if _is_valid(document) else _schema_problems(document)
     if isinstance(document, dict) and isinstance(document.get("questions"), list):
         problems += _consistency_problems(document["questions"])
     if problems:
         raise BankError(path, problems)
-    return [_question(entry) for entry in document["questions"]]
+    entries = document["questions"]
+    questions = []
+    for index, entry in enumerate(entries):
+        questions.append(_question(entry))
+        entries[index] = None  # freed as converted: keeps the peak memory of a large bank down
+    return questions
+
+
+def _parse(path: Path) -> Any:
+    try:
+        text = path.read_bytes()
+    except OSError as error:
+        raise ToolchainError(f"Cannot read the question bank {path}: {error.strerror}") from error
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise BankError(path, [f"line {error.lineno}, column {error.colno}: invalid JSON: {error.msg}"]) from error
+    except UnicodeDecodeError as error:
+        raise BankError(path, [f"byte {error.start}: not UTF-8 text"]) from error
 
 
 @functools.cache
@@ -125,6 +136,7 @@ def _consistency_problems(questions: list[dict[str, Any]]) -> list[str]:
 
 def _question(entry: dict[str, Any]) -> BankQuestion:
     options = tuple(Option(o["label"], o["text"], o["correct"]) for o in entry["options"])
+    tags = tuple(entry["tags"])
     return BankQuestion(
         id=entry["id"],
         domain=entry["domain"],
@@ -132,7 +144,7 @@ def _question(entry: dict[str, Any]) -> BankQuestion:
         stem=entry["stem"],
         explanation=entry["explanation"],
         difficulty=entry["difficulty"],
-        tags=tuple(entry["tags"]),
+        tags=tags,
         reference=entry["reference"],
         options=options,
         content_hash=content_hash(entry),
@@ -140,6 +152,16 @@ def _question(entry: dict[str, Any]) -> BankQuestion:
 
 
 def content_hash(entry: dict[str, Any]) -> str:
-    """SHA-256 of the question's content in a canonical form: equal content, equal hash."""
-    canonical = json.dumps(entry, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    """SHA-256 of the question's content in a fixed field order: equal content, equal hash."""
+    canonical = [
+        entry["id"],
+        entry["domain"],
+        entry["topic"],
+        entry["stem"],
+        entry["explanation"],
+        entry["difficulty"],
+        entry["tags"],
+        entry["reference"],
+        [[o["label"], o["text"], o["correct"]] for o in entry["options"]],
+    ]
+    return hashlib.sha256(json.dumps(canonical, ensure_ascii=False, separators=(",", ":")).encode()).hexdigest()

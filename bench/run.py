@@ -117,20 +117,24 @@ def psql(url: str, *statements: str) -> None:
     run_checked(command, what="psql", env=environment)
 
 
-def prepare_database(users: int) -> str:
-    """Recreate the bench database, apply the migrations, seed `users` users; return its URL."""
+def recreate_database(name: str) -> str:
+    """Drop and create database `name` on the development server, apply the migrations; return its URL."""
     server = development_url()
-    bench_url = with_database(server, BENCH_DATABASE)
-    progress(f"recreating database {BENCH_DATABASE}")
+    url = with_database(server, name)
+    progress(f"recreating database {name}")
     psql(
         with_database(server, "postgres"),
-        f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)',
-        f'CREATE DATABASE "{BENCH_DATABASE}"',
+        f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
+        f'CREATE DATABASE "{name}"',
     )
     progress("applying migrations")
-    run_checked(
-        [str(VENV_BIN / "acams-db"), "deploy"], what="acams-db deploy", env={**os.environ, "DATABASE_URL": bench_url}
-    )
+    run_checked([str(VENV_BIN / "acams-db"), "deploy"], what="acams-db deploy", env={**os.environ, "DATABASE_URL": url})
+    return url
+
+
+def prepare_database(users: int) -> str:
+    """Recreate the bench database and seed `users` users; return its URL."""
+    bench_url = recreate_database(BENCH_DATABASE)
     progress(f"seeding {users} users")
     # In SQL, outside both measured paths; ANALYZE so that the planner knows the table's size.
     psql(

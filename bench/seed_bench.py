@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 # bench/run.py, next to this script: the database helpers of the bridge benchmark.
-from run import ROOT, VENV_BIN, development_url, progress, psql, run_checked, with_database
+from run import ROOT, VENV_BIN, progress, psql, recreate_database, run_checked
 
 from acams_db.question_bank import content_hash
 
@@ -77,21 +77,6 @@ Question = dict[str, Any]
 
 
 # --- the database and the banks ---------------------------------------------
-
-
-def prepare_database() -> str:
-    """Recreate the seed bench database and apply the migrations; return its URL."""
-    server = development_url()
-    progress(f"recreating database {SEED_DATABASE}")
-    psql(
-        with_database(server, "postgres"),
-        f'DROP DATABASE IF EXISTS "{SEED_DATABASE}" WITH (FORCE)',
-        f'CREATE DATABASE "{SEED_DATABASE}"',
-    )
-    url = with_database(server, SEED_DATABASE)
-    progress("applying migrations")
-    run_checked([str(VENV_BIN / "acams-db"), "deploy"], what="acams-db deploy", env={**os.environ, "DATABASE_URL": url})
-    return url
 
 
 def empty_tables(url: str) -> None:
@@ -446,7 +431,7 @@ def parse_arguments() -> argparse.Namespace:
 def main() -> int:
     arguments = parse_arguments()
     require_seed_command()
-    url = prepare_database()
+    url = recreate_database(SEED_DATABASE)
     results = []
     with tempfile.TemporaryDirectory(prefix="acams-seed-bench-") as folder:
         for count in QUICK_SIZES if arguments.quick else FULL_SIZES:
