@@ -192,13 +192,14 @@ def create(settings: Settings, database: Database, name: str, *, create_only: bo
 
 
 def deploy(settings: Settings, database: Database) -> list[str]:
-    """Apply every pending migration, each in one transaction, and return their names."""
-    pending = status(settings, database, check_schema_drift=False).pending
-    run_prisma(settings, ["migrate", "deploy"], database=database)
-    if not pending:
-        return []
-    now_applied = set(status(settings, database, check_schema_drift=False).applied)
-    return [name for name in pending if name in now_applied]
+    """Apply every pending migration, each in one transaction, and return the ones this call applied.
+
+    Concurrent deploys take turns on Prisma's advisory lock: each migration is applied once, by one of them.
+    """
+    result = run_prisma(settings, ["migrate", "deploy"], database=database)
+    # Prisma lists the folders this process applied, one per line: "  └─ 20240101_120000_init/".
+    listed = {line.strip().removeprefix("└─ ").rstrip("/") for line in result.stdout.splitlines()}
+    return [migration.name for migration in local_migrations(settings) if migration.name in listed]
 
 
 def reset(settings: Settings, database: Database) -> list[str]:

@@ -25,6 +25,26 @@ def test_deploy_on_an_empty_database_applies_the_history(project: Project, postg
     assert {"users", "questions", "answer_options", "magic_link_tokens"} <= set(postgres.tables(project.database_url))
 
 
+def test_concurrent_deploys_apply_each_migration_once(project: Project, postgres: PostgresServer) -> None:
+    """Four deploys at once all succeed; between them every migration is applied, and reported, exactly once."""
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "acams_db", "deploy", "--json"]
+    processes = [
+        subprocess.Popen(command, cwd=project.root, env=project.environment(), stdout=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    reported = []
+    for process in processes:
+        stdout, _ = process.communicate(timeout=300)
+        assert process.returncode == 0
+        reported += json.loads(stdout)["applied"]
+    assert sorted(reported) == HISTORY
+    rows = postgres.psql("SELECT count(*) FROM _prisma_migrations", url=project.database_url)
+    assert rows == str(len(HISTORY))
+
+
 def test_deploy_on_an_up_to_date_database_does_nothing(project: Project) -> None:
     """A second deploy applies nothing and succeeds."""
     assert project.run("deploy").returncode == 0
