@@ -34,10 +34,6 @@ EnvironmentOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout for scripts.")]
 
 
-def _settings(environment: str | None) -> Settings:
-    return load_settings(environment)
-
-
 def _database(settings: Settings) -> Database:
     database = database_module.resolve(settings)
     # Every command says where it acts; on stderr so that --json output stays clean.
@@ -53,7 +49,7 @@ def _emit(as_json: bool, document: dict[str, Any], text: str) -> None:
 @app.command()
 def setup(environment: EnvironmentOption = None, as_json: JsonOption = False) -> None:
     """The one-command set-up: apply pending migrations, generate Prisma Client Python, seed the question bank."""
-    settings = _settings(environment)
+    settings = load_settings(environment)
     database = _database(settings)
     applied = migrations.deploy(settings, database)
     generated = generate.generate(settings)
@@ -80,7 +76,7 @@ def migrate(
 ) -> None:
     """Create a migration from schema.prisma's changes (YYYYMMDD_HHMMSS_name, UTC), apply it, regenerate the client."""
     check_descriptive_name(name)  # before anything starts or changes
-    settings = _settings(environment)
+    settings = load_settings(environment)
     database = _database(settings)
     created = migrations.create(settings, database, name, create_only=create_only)
     if created is None:
@@ -108,7 +104,7 @@ def migrate(
 @app.command()
 def deploy(environment: EnvironmentOption = None, as_json: JsonOption = False) -> None:
     """Apply pending migrations without prompting (CI and production); non-zero exit on any failure."""
-    settings = _settings(environment)
+    settings = load_settings(environment)
     database = _database(settings)
     applied = migrations.deploy(settings, database)
     _emit(
@@ -131,7 +127,7 @@ def status(
     Exit codes: 0 up to date, 10 failed, 11 modified after apply, 12 missing locally, 13 pending, 14 schema.prisma
     changed without a migration (the most serious wins).
     """
-    settings = _settings(environment)
+    settings = load_settings(environment)
     database = _database(settings)
     result = migrations.status(settings, database, check_schema_drift=drift)
     _emit(as_json, result.as_dict(), _status_text(result))
@@ -165,7 +161,7 @@ def reset(
     as_json: JsonOption = False,
 ) -> None:
     """Drop every table, apply all migrations again and seed the question bank. Deletes all data."""
-    settings = _settings(environment)
+    settings = load_settings(environment)
     database = _database(settings)
     if not force:
         if not sys.stdin.isatty():
@@ -178,6 +174,7 @@ def reset(
     if no_seed:
         _emit(as_json, {"applied": applied}, f"Database reset; applied {len(applied)} migration(s).")
         return
+    generate.generate(settings)
     seeded = _seed(settings, database, DEFAULT_BANK, prune=False, dry_run=False)
     _emit(
         as_json,
@@ -193,7 +190,7 @@ def resolve(
     environment: EnvironmentOption = None,
 ) -> None:
     """Mark a failed migration as rolled back or applied (Prisma's migrate resolve)."""
-    settings = _settings(environment)
+    settings = load_settings(environment)
     database = _database(settings)
     typer.echo(migrations.resolve(settings, database, name, resolution=resolution))
 
@@ -223,8 +220,8 @@ class _TerminalProgress:
 def _seed(
     settings: Settings, database: Database, bank_file: Path, *, prune: bool, dry_run: bool
 ) -> seed_module.SeedReport:
+    """Seed with the generated client (callers make sure it matches schema.prisma)."""
     bank = load_bank(bank_file if bank_file.is_absolute() else settings.project_root / bank_file)
-    generate.generate(settings)  # the client must match schema.prisma
     progress = _TerminalProgress()
     try:
         return asyncio.run(seed_module.seed(database.url, bank, prune=prune, dry_run=dry_run, progress=progress))
@@ -259,8 +256,9 @@ def seed(
 
     The whole file is validated first; an invalid file changes nothing. Unchanged questions are not written.
     """
-    settings = _settings(environment)
+    settings = load_settings(environment)
     database = _database(settings)
+    generate.generate(settings)  # the client must match schema.prisma
     report = _seed(settings, database, file, prune=prune, dry_run=dry_run)
     _emit(as_json, report.as_dict(), _seed_text(report))
 
@@ -270,7 +268,7 @@ def generate_client(
     force: Annotated[bool, typer.Option("--force", help="Generate even if nothing changed.")] = False,
 ) -> None:
     """Generate Prisma Client Python from schema.prisma (skipped when its inputs are unchanged)."""
-    settings = _settings(None)
+    settings = load_settings(None)
     changed = generate.generate(settings, force=force)
     typer.echo("Generated Prisma Client Python." if changed else "Prisma Client Python is up to date.")
 
@@ -278,7 +276,7 @@ def generate_client(
 @app.command("db-stop")
 def db_stop() -> None:
     """Stop the embedded PostgreSQL server of this project."""
-    settings = _settings(None)
+    settings = load_settings(None)
     stopped = embedded.stop(settings.project_root)
     typer.echo("Embedded PostgreSQL stopped." if stopped else "Embedded PostgreSQL was not running.")
 
@@ -286,7 +284,7 @@ def db_stop() -> None:
 @app.command("database")
 def show_database(environment: EnvironmentOption = None, as_json: JsonOption = False) -> None:
     """Show the environment and its database (password redacted), starting the embedded server if needed."""
-    settings = _settings(environment)
+    settings = load_settings(environment)
     database = _database(settings)
     _emit(
         as_json,
@@ -300,7 +298,7 @@ def internal_database_url(environment: EnvironmentOption = None) -> None:
     """For engine/project.mjs only: the unredacted URLs as JSON on a pipe."""
     if sys.stdout.isatty():
         raise ToolchainError("internal-database-url prints credentials and only writes to a pipe.")
-    settings = _settings(environment)
+    settings = load_settings(environment)
     database = database_module.resolve(settings)
     typer.echo(json.dumps({"url": database.url, "shadow_url": database.shadow_url}))
 

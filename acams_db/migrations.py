@@ -151,12 +151,11 @@ def schema_changes(settings: Settings, database: Database) -> str:
     """SQL taking the migrations' schema to schema.prisma's; empty when they agree. Uses a shadow database."""
     # With no migration yet there is no migration_lock.toml, which diff needs to read the folder.
     source = ["--from-migrations", str(settings.migrations_dir)] if local_migrations(settings) else ["--from-empty"]
-    result = run_prisma(
+    sql = run_prisma(
         settings,
         ["migrate", "diff", *source, "--to-schema-datamodel", str(settings.schema_path), "--script"],
         database=database,
-    )
-    sql = result.stdout.strip()
+    ).strip()
     return "" if sql in ("", EMPTY_DIFF) else sql + "\n"
 
 
@@ -196,9 +195,9 @@ def deploy(settings: Settings, database: Database) -> list[str]:
 
     Concurrent deploys take turns on Prisma's advisory lock: each migration is applied once, by one of them.
     """
-    result = run_prisma(settings, ["migrate", "deploy"], database=database)
+    output = run_prisma(settings, ["migrate", "deploy"], database=database)
     # Prisma lists the folders this process applied, one per line: "  └─ 20240101_120000_init/".
-    listed = {line.strip().removeprefix("└─ ").rstrip("/") for line in result.stdout.splitlines()}
+    listed = {line.strip().removeprefix("└─ ").rstrip("/") for line in output.splitlines()}
     return [migration.name for migration in local_migrations(settings) if migration.name in listed]
 
 

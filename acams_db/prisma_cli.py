@@ -6,7 +6,6 @@ import os
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 from acams_db.database import Database
@@ -15,17 +14,6 @@ from acams_db.settings import Settings, redact
 
 # Tells engine/project.mjs that DATABASE_URL is already resolved.
 RESOLVED_MARKER = "ACAMS_DATABASE_RESOLVED"
-
-
-@dataclass(frozen=True)
-class PrismaResult:
-    returncode: int
-    stdout: str
-    stderr: str
-
-    @property
-    def output(self) -> str:
-        return (self.stdout + self.stderr).strip()
 
 
 def cli_entrypoint(project_root: Path) -> Path:
@@ -66,45 +54,38 @@ def run_engine_script(
 
     A non-zero exit raises ToolchainError with the script's message (passwords redacted).
     """
-    completed = subprocess.run(
-        [node_executable(), str(settings.project_root / "engine" / script), *arguments],
-        cwd=settings.project_root,
-        env=prisma_environment(settings, database),
-        input=stdin,
-        capture_output=True,
-        text=True,
-        check=False,
+    returncode, stdout, stderr = _run_node(
+        settings, settings.project_root / "engine" / script, arguments, database, stdin
     )
-    if completed.returncode != 0:
-        raise ToolchainError(redact(completed.stderr.strip()) or f"engine/{script} failed")
-    return completed.stdout
+    if returncode != 0:
+        raise ToolchainError(stderr.strip() or f"engine/{script} failed")
+    return stdout
 
 
-def run_prisma(
-    settings: Settings,
-    arguments: list[str],
-    *,
-    database: Database | None,
-    check: bool = True,
-) -> PrismaResult:
-    """Run `prisma ARGUMENTS` in the project root and return its output (passwords redacted).
+def run_prisma(settings: Settings, arguments: list[str], *, database: Database | None) -> str:
+    """Run `prisma ARGUMENTS` in the project root and return its stdout (passwords redacted).
 
-    With `check`, a non-zero exit raises ToolchainError carrying Prisma's message.
+    A non-zero exit raises ToolchainError carrying Prisma's message.
     """
-    command = [node_executable(), str(cli_entrypoint(settings.project_root)), *arguments]
+    returncode, stdout, stderr = _run_node(settings, cli_entrypoint(settings.project_root), arguments, database, None)
+    if returncode != 0:
+        raise ToolchainError(f"prisma {' '.join(arguments[:2])} failed:\n{_essential(stdout + stderr)}")
+    return stdout
+
+
+def _run_node(
+    settings: Settings, script: Path, arguments: list[str], database: Database | None, stdin: str | None
+) -> tuple[int, str, str]:
     completed = subprocess.run(
-        command,
+        [node_executable(), str(script), *arguments],
         cwd=settings.project_root,
         env=prisma_environment(settings, database),
+        input=stdin if stdin is not None else "",
         capture_output=True,
         text=True,
-        stdin=subprocess.DEVNULL,
         check=False,
     )
-    result = PrismaResult(completed.returncode, redact(completed.stdout), redact(completed.stderr))
-    if check and result.returncode != 0:
-        raise ToolchainError(f"prisma {' '.join(arguments[:2])} failed:\n{_essential(result.output)}")
-    return result
+    return completed.returncode, redact(completed.stdout), redact(completed.stderr)
 
 
 _NOISE = (

@@ -18,8 +18,7 @@ export class SetupError extends Error {}
 
 /**
  * The database URLs for this process: from the environment when the Python
- * toolchain resolved them, else from `acams-db` (reads .env files, starts the
- * embedded server when configured).
+ * toolchain resolved them, else from the project's settings.
  * @param {NodeJS.ProcessEnv} env
  * @returns {{ url: string, shadowUrl: string | undefined }}
  */
@@ -27,6 +26,15 @@ export function resolveDatabaseUrls(env = process.env) {
   if (env[RESOLVED_MARKER] === '1' && env.DATABASE_URL) {
     return { url: env.DATABASE_URL, shadowUrl: env.SHADOW_DATABASE_URL || undefined };
   }
+  return projectDatabaseUrls();
+}
+
+/**
+ * Ask `acams-db` for the current environment's database (it reads the .env
+ * files and starts the embedded server when that is the one configured).
+ * @returns {{ url: string, shadowUrl: string | undefined }}
+ */
+export function projectDatabaseUrls() {
   if (!existsSync(projectPython)) {
     throw new SetupError(`The project's Python environment is missing (${projectPython}). Run: make install`);
   }

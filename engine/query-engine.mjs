@@ -3,7 +3,7 @@
 // command line and HTTP interface, executed by the official WebAssembly engine.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { SetupError, resolveDatabaseUrls } from './project.mjs';
+import { SetupError, projectDatabaseUrls } from './project.mjs';
 import { createBridgeServer } from './bridge/server.mjs';
 import { WasmQueryEngine, engineVersion } from './bridge/wasm-engine.mjs';
 
@@ -31,7 +31,7 @@ function datasourceUrl(datamodel) {
   const variable = /url\s*=\s*env\(\s*"([^"]+)"\s*\)/.exec(datamodel)?.[1] ?? 'DATABASE_URL';
   const fromEnvironment = process.env[variable];
   if (fromEnvironment && fromEnvironment !== EMBEDDED_KEYWORD) return fromEnvironment;
-  return resolveDatabaseUrls({ ...process.env, DATABASE_URL: undefined }).url;
+  return projectDatabaseUrls().url;
 }
 
 /**

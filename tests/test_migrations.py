@@ -12,6 +12,13 @@ WIDGET_MODEL = "model Widget {\n  id    Int    @id\n  label String\n}\n"
 HISTORY = ["20240101_120000_init", "20240102_140000_add_magic_link_tokens", "20240103_100000_add_indexes"]
 
 
+def add_user(postgres: PostgresServer, project: Project) -> None:
+    postgres.psql(
+        "INSERT INTO users (id, email, name, updated_at) VALUES (gen_random_uuid(), 'a@b.org', 'A', now())",
+        url=project.database_url,
+    )
+
+
 def status(project: Project) -> tuple[int, dict[str, object]]:
     result = project.run("status", "--json")
     return result.returncode, json.loads(result.stdout)
@@ -207,10 +214,7 @@ def test_status_reports_schema_changes_without_a_migration(project: Project) -> 
 def test_reset_refuses_without_confirmation(project: Project, postgres: PostgresServer) -> None:
     """Without a terminal or --force, reset changes nothing."""
     assert project.run("deploy").returncode == 0
-    postgres.psql(
-        "INSERT INTO users (id, email, name, updated_at) VALUES (gen_random_uuid(), 'a@b.org', 'A', now())",
-        url=project.database_url,
-    )
+    add_user(postgres, project)
     result = project.run("reset", stdin="y\n")
     assert result.returncode == 1
     assert "force" in result.stderr
@@ -219,10 +223,7 @@ def test_reset_refuses_without_confirmation(project: Project, postgres: Postgres
 
 def test_reset_with_force_deletes_data_and_reapplies(project: Project, postgres: PostgresServer) -> None:
     assert project.run("deploy").returncode == 0
-    postgres.psql(
-        "INSERT INTO users (id, email, name, updated_at) VALUES (gen_random_uuid(), 'a@b.org', 'A', now())",
-        url=project.database_url,
-    )
+    add_user(postgres, project)
     result = project.run("reset", "--force", "--json")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
@@ -244,10 +245,7 @@ def test_reset_without_seed(project: Project, postgres: PostgresServer) -> None:
 def test_a_migration_that_fails_to_apply_is_withdrawn(project: Project, postgres: PostgresServer) -> None:
     """migrate leaves no folder and no failed record behind when its SQL cannot be applied."""
     assert project.run("deploy").returncode == 0
-    postgres.psql(
-        "INSERT INTO users (id, email, name, updated_at) VALUES (gen_random_uuid(), 'a@b.org', 'A', now())",
-        url=project.database_url,
-    )
+    add_user(postgres, project)
     before = project.migration_folders()
     # A required column without a default cannot be added to a table that has rows.
     project.schema.write_text(
