@@ -21,3 +21,9 @@ class SetupMissingError(ToolchainError):
     """A part of the installation is missing; the message says what to run."""
 
     exit_code = 3
+
+
+class RefusedError(ToolchainError):
+    """An operation the current environment does not allow; the message says what to run instead."""
+
+    exit_code = 4
