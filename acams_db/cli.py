@@ -16,7 +16,6 @@ from acams_db import seed as seed_module
 from acams_db.database import Database
 from acams_db.errors import ToolchainError
 from acams_db.naming import check_descriptive_name
-from acams_db.question_bank import load_bank
 from acams_db.settings import ENVIRONMENTS, Settings, load_settings
 
 app = typer.Typer(
@@ -221,7 +220,7 @@ def _seed(
     settings: Settings, database: Database, bank_file: Path, *, prune: bool, dry_run: bool
 ) -> seed_module.SeedReport:
     """Seed with the generated client (callers make sure it matches schema.prisma)."""
-    bank = load_bank(bank_file if bank_file.is_absolute() else settings.project_root / bank_file)
+    bank = bank_file if bank_file.is_absolute() else settings.project_root / bank_file
     progress = _TerminalProgress()
     try:
         return asyncio.run(seed_module.seed(database.url, bank, prune=prune, dry_run=dry_run, progress=progress))

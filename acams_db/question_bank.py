@@ -1,105 +1,265 @@
 """The question bank file: loading, validation (all problems at once) and content hashes.
 
-The format is data/questions.schema.json (JSON Schema, also used by editors);
-what a schema cannot say (unique ids and labels, exactly one correct option)
-is checked here.
+The format is data/questions.schema.json (JSON Schema, also used by editors).
+A valid bank takes the fast path: msgspec decodes each question into the typed
+records below, which mirror the schema (tests/test_seed.py holds them to it),
+and the few rules msgspec cannot express are checked in Python, as is what no
+schema can say (unique ids and labels, exactly one correct option). A bank
+that fails anywhere on it is read again with the standard library and
+jsonschema, slowly, to list every problem with its place.
+
+Only the file's bytes and each question's id and content hash stay in memory:
+questions are decoded again from the bytes when the seed writes them.
 """
 
 from __future__ import annotations
 
-import functools
+import gc
 import hashlib
 import json
-from dataclasses import dataclass
+import multiprocessing
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
-import fastjsonschema
+import msgspec
 from jsonschema import Draft202012Validator
 
 from acams_db.errors import ToolchainError
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "data" / "questions.schema.json"
 
+# The schema's patterns, applied by msgspec with Python's re.search like jsonschema does.
+QuestionId = Annotated[str, msgspec.Meta(pattern=r"^AML-[0-9]{4,7}$")]
+Tag = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")]
 
-@dataclass(slots=True)
-class Option:
-    label: str
+
+# gc=False: these records hold no cycles, and the collector need not track millions of them.
+class Option(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    label: Literal["A", "B", "C", "D", "E", "F"]
+    # Non-empty texts (the schema's nonEmptyText) are checked by _has_valid_texts_and_tags.
     text: str
     correct: bool
 
 
-@dataclass(slots=True)
-class BankQuestion:
-    id: str
-    domain: str
+class BankQuestion(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    id: QuestionId
+    domain: Literal["risks_and_methods", "standards", "compliance_programs", "investigations"]
     topic: str
     stem: str
+    options: Annotated[list[Option], msgspec.Meta(min_length=2, max_length=6)]
     explanation: str
-    difficulty: str
-    tags: tuple[str, ...]
+    difficulty: Literal["easy", "medium", "hard"]
+    # Unique tags (the schema's uniqueItems) are checked by _has_valid_texts_and_tags.
+    tags: Annotated[list[Tag], msgspec.Meta(min_length=1, max_length=6)]
     reference: str
-    options: tuple[Option, ...]
-    content_hash: str
+
+
+class _BankFile(msgspec.Struct, forbid_unknown_fields=True, rename={"schema": "$schema"}):
+    # The schema's `const: 1`, compared after decoding: JSON Schema counts 1.0 as 1 too.
+    version: float
+    # Kept as each question's JSON text: decoded one by one, never all at once.
+    questions: Annotated[list[msgspec.Raw], msgspec.Meta(min_length=1)]
+    schema: str | msgspec.UnsetType = msgspec.UNSET
+
+
+_FILE_DECODER = msgspec.json.Decoder(_BankFile)
+_QUESTION_DECODER = msgspec.json.Decoder(BankQuestion)
+_ENCODER = msgspec.json.Encoder()
+
+
+class Bank:
+    """A validated bank: each question's id and content hash, in file order. The questions themselves are
+    decoded again from the file's bytes when asked for."""
+
+    def __init__(
+        self,
+        path: Path,
+        ids: list[str],
+        content_hashes: list[str],
+        *,
+        raw_questions: list[msgspec.Raw] | None = None,
+        digest: str | None = None,
+    ) -> None:
+        """`raw_questions`: each question's JSON text; without it, the file is read again when questions
+        are asked for, and refused unless its SHA-256 is still `digest`, the one validated."""
+        self.path = path
+        self.ids = ids
+        self.content_hashes = content_hashes
+        self._raw_questions = raw_questions
+        self._digest = digest
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __iter__(self) -> Iterator[BankQuestion]:
+        return self.questions(range(len(self)))
+
+    def questions(self, indexes: Iterable[int]) -> Iterator[BankQuestion]:
+        """The questions at `indexes` (positions in the file), decoded again from the file's bytes."""
+        if self._raw_questions is None:
+            self._raw_questions = self._read_again()
+        for index in indexes:
+            yield _QUESTION_DECODER.decode(self._raw_questions[index])
+
+    def _read_again(self) -> list[msgspec.Raw]:
+        data = _read(self.path)
+        if hashlib.sha256(data).hexdigest() != self._digest:
+            raise ToolchainError(f"{self.path} changed while it was seeded; nothing was written. Seed again.")
+        return _FILE_DECODER.decode(data).questions
 
 
 class BankError(ToolchainError):
     """The bank file is invalid; `problems` lists every problem found, each with its place."""
 
     def __init__(self, path: Path, problems: list[str]) -> None:
+        self.path = path
         self.problems = problems
         listing = "\n".join(f"  {problem}" for problem in problems)
         super().__init__(f"{path}: {len(problems)} problem(s); nothing was written.\n{listing}")
 
+    def __reduce__(self) -> tuple[type[BankError], tuple[Path, list[str]]]:
+        # Raised in the validation worker, re-raised here: pickled with the arguments it is built from.
+        return BankError, (self.path, self.problems)
 
-def load_bank(path: Path) -> list[BankQuestion]:
+
+def load_bank(path: Path) -> Bank:
     """Read and validate the whole file before anything uses it; raise BankError with every problem."""
-    document = _parse(path)
-    problems = [] if _is_valid(document) else _schema_problems(document)
-    if isinstance(document, dict) and isinstance(document.get("questions"), list):
-        problems += _consistency_problems(document["questions"])
-    if problems:
-        raise BankError(path, problems)
-    entries = document["questions"]
-    questions = []
-    for index, entry in enumerate(entries):
-        questions.append(_question(entry))
-        entries[index] = None  # freed as converted: keeps the peak memory of a large bank down
-    return questions
+    return _validated(path, _read(path))
 
 
-def _parse(path: Path) -> Any:
+class BankValidation:
+    """The bank at `path` read and validated in a worker process, while this process does other work: the
+    seed imports Prisma Client Python and starts the engine meanwhile, a second or so, on the other core.
+
+    The worker is forked, so it starts at once with everything imported. It sends back each question's id
+    and content hash (or the problems), not the questions: the seed reads the file again only if it has
+    questions to write, and refuses it if it changed since.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        context = multiprocessing.get_context("fork")
+        self._outcome, sender = context.Pipe(duplex=False)
+        self._worker = context.Process(target=_validate_in_worker, args=(path, sender), daemon=True)
+        self._worker.start()
+        sender.close()
+
+    def result(self) -> Bank:
+        """Wait for the worker; the validated bank, else raise BankError with every problem."""
+        try:
+            outcome = self._outcome.recv()
+        except EOFError:
+            self._worker.join()
+            message = f"Validating {self.path} failed: the worker process ended with exit code {self._worker.exitcode}."
+            raise ToolchainError(message) from None
+        if isinstance(outcome, ToolchainError):
+            raise outcome
+        digest, ids, content_hashes = outcome
+        return Bank(self.path, ids, content_hashes, digest=digest)
+
+    def close(self) -> None:
+        """Stop the worker if it still runs (when the caller gave up before the result)."""
+        if self._worker.is_alive():
+            self._worker.terminate()
+        self._worker.join()
+        self._outcome.close()
+
+
+def _validate_in_worker(path: Path, outcome: Connection) -> None:
     try:
-        text = path.read_bytes()
+        data = _read(path)
+        bank = _validated(path, data)
+        outcome.send((hashlib.sha256(data).hexdigest(), bank.ids, bank.content_hashes))
+    except ToolchainError as error:
+        outcome.send(error)
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
     except OSError as error:
         raise ToolchainError(f"Cannot read the question bank {path}: {error.strerror}") from error
+
+
+def _validated(path: Path, data: bytes) -> Bank:
+    with _collector_paused():
+        bank, problems = _fast_load(path, data)
+    if bank is None:
+        raise BankError(path, problems or _all_problems(data))
+    return bank
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector: decoding a large bank creates millions of objects, and the
+    collections they trigger (which find nothing: the records hold no cycles) made loading three times slower."""
+    was_enabled = gc.isenabled()
+    gc.disable()
     try:
-        return json.loads(text)
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _fast_load(path: Path, data: bytes) -> tuple[Bank | None, list[str]]:
+    """The bank, or None with the problems when only rules beyond the schema are broken, or None and no
+    problems when the file breaks the schema or is not JSON (the slow path then finds and words them)."""
+    try:
+        bank_file = _FILE_DECODER.decode(data)
+    except msgspec.MsgspecError:
+        return None, []
+    if bank_file.version != 1:
+        return None, []
+    ids, content_hashes, problems = [], [], []
+    for index, raw_question in enumerate(bank_file.questions):
+        try:
+            question = _QUESTION_DECODER.decode(raw_question)
+        except msgspec.MsgspecError:
+            return None, []
+        if not _has_valid_texts_and_tags(question):
+            return None, []
+        ids.append(question.id)
+        content_hashes.append(content_hash(question))
+        labels, correct = [o.label for o in question.options], [o.correct for o in question.options]
+        if len(set(labels)) != len(labels) or correct.count(True) != 1:
+            problems += _option_problems(index, labels, correct)
+    problems = _duplicate_id_problems(ids) + problems
+    if problems:
+        return None, _ordered(problems)
+    return Bank(path, ids, content_hashes, raw_questions=bank_file.questions), []
+
+
+def _has_valid_texts_and_tags(question: BankQuestion) -> bool:
+    """The schema's rules msgspec cannot express: every text has a non-space character (the pattern \\S,
+    which Python's re matches exactly where str.isspace is false), and tags are unique."""
+    for text in (question.topic, question.stem, question.explanation, question.reference):
+        if not text or text.isspace():
+            return False
+    for option in question.options:
+        if not option.text or option.text.isspace():
+            return False
+    return len(set(question.tags)) == len(question.tags)
+
+
+def _all_problems(data: bytes) -> list[str]:
+    """Every problem of an invalid file: invalid JSON with its line and column, else every schema problem and
+    every broken rule beyond the schema, each with its JSON path (slow: only for a file known to be invalid)."""
+    try:
+        document = json.loads(data)
     except json.JSONDecodeError as error:
-        raise BankError(path, [f"line {error.lineno}, column {error.colno}: invalid JSON: {error.msg}"]) from error
+        return [f"line {error.lineno}, column {error.colno}: invalid JSON: {error.msg}"]
     except UnicodeDecodeError as error:
-        raise BankError(path, [f"byte {error.start}: not UTF-8 text"]) from error
-
-
-@functools.cache
-def _compiled_validator() -> Any:
-    return fastjsonschema.compile(json.loads(SCHEMA_PATH.read_text()))
-
-
-def _is_valid(document: Any) -> bool:
-    """The fast check: a compiled validator, about twenty times quicker than listing problems."""
-    try:
-        _compiled_validator()(document)
-    except fastjsonschema.JsonSchemaValueException:
-        return False
-    return True
-
-
-def _schema_problems(document: Any) -> list[str]:
-    """Every schema problem, with its JSON path (slow: only for a file known to be invalid)."""
+        return [f"byte {error.start}: not UTF-8 text"]
     validator = Draft202012Validator(json.loads(SCHEMA_PATH.read_text()))
     errors = sorted(validator.iter_errors(document), key=lambda error: list(error.absolute_path))
-    return [f"{error.json_path}: {_expected(error)}" for error in errors]
+    problems = [f"{error.json_path}: {_expected(error)}" for error in errors]
+    if isinstance(document, dict) and isinstance(document.get("questions"), list):
+        problems += _consistency_problems(document["questions"])
+    return problems
 
 
 def _expected(error: Any) -> str:
@@ -115,53 +275,67 @@ def _expected(error: Any) -> str:
     return str(error.message)
 
 
-def _consistency_problems(questions: list[dict[str, Any]]) -> list[str]:
-    problems = []
-    first_seen: dict[str, int] = {}
+def _consistency_problems(questions: list[Any]) -> list[str]:
+    """The rules beyond the schema, on the parsed JSON of a file that may break the schema too."""
+    ids, problems = [], []
     for index, question in enumerate(questions):
-        place = f"$.questions[{index}]"
-        if question["id"] in first_seen:
-            problems.append(
-                f"{place}.id: duplicate id {question['id']!r} (first at $.questions[{first_seen[question['id']]}])"
-            )
-        first_seen.setdefault(question["id"], index)
-        labels = [option["label"] for option in question["options"]]
-        for duplicate in sorted({label for label in labels if labels.count(label) > 1}):
-            problems.append(f"{place}.options: duplicate option label {duplicate!r}")
-        correct = sum(1 for option in question["options"] if option["correct"])
-        if correct != 1:
-            problems.append(f"{place}.options: expected exactly one correct option, found {correct}")
+        entry = question if isinstance(question, dict) else {}
+        ids.append(entry.get("id"))
+        options = entry.get("options")
+        if isinstance(options, list):
+            parts = [option if isinstance(option, dict) else {} for option in options]
+            problems += _option_problems(index, [o.get("label") for o in parts], [o.get("correct") for o in parts])
+    return _ordered(_duplicate_id_problems(ids) + problems)
+
+
+def _duplicate_id_problems(ids: Sequence[object]) -> list[str]:
+    first_seen: dict[str, int] = {}
+    problems = []
+    for index, question_id in enumerate(ids):
+        if not isinstance(question_id, str):
+            continue
+        first = first_seen.setdefault(question_id, index)
+        if first != index:
+            problems.append(f"$.questions[{index}].id: duplicate id {question_id!r} (first at $.questions[{first}])")
     return problems
 
 
-def _question(entry: dict[str, Any]) -> BankQuestion:
-    options = tuple(Option(o["label"], o["text"], o["correct"]) for o in entry["options"])
-    tags = tuple(entry["tags"])
-    return BankQuestion(
-        id=entry["id"],
-        domain=entry["domain"],
-        topic=entry["topic"],
-        stem=entry["stem"],
-        explanation=entry["explanation"],
-        difficulty=entry["difficulty"],
-        tags=tags,
-        reference=entry["reference"],
-        options=options,
-        content_hash=content_hash(entry),
-    )
+def _option_problems(index: int, labels: Sequence[object], correct: Sequence[object]) -> list[str]:
+    place = f"$.questions[{index}].options"
+    problems = []
+    hashable = [label for label in labels if isinstance(label, str)]
+    for duplicate in sorted({label for label in hashable if hashable.count(label) > 1}):
+        problems.append(f"{place}: duplicate option label {duplicate!r}")
+    found = sum(1 for value in correct if value is True)
+    if found != 1:
+        problems.append(f"{place}: expected exactly one correct option, found {found}")
+    return problems
 
 
-def content_hash(entry: dict[str, Any]) -> str:
-    """SHA-256 of the question's content in a fixed field order: equal content, equal hash."""
+def _ordered(problems: list[str]) -> list[str]:
+    """Problems in the order of the questions they concern."""
+
+    def question_index(problem: str) -> int:
+        return int(problem.partition("[")[2].partition("]")[0])
+
+    return sorted(problems, key=question_index)
+
+
+def content_hash(question: BankQuestion) -> str:
+    """SHA-256 of the question's content in a fixed field order: equal content, equal hash.
+
+    The bytes are those of json.dumps(ensure_ascii=False, separators=(",", ":")) on the same list,
+    which earlier versions hashed: hashes stored by them stay valid.
+    """
     canonical = [
-        entry["id"],
-        entry["domain"],
-        entry["topic"],
-        entry["stem"],
-        entry["explanation"],
-        entry["difficulty"],
-        entry["tags"],
-        entry["reference"],
-        [[o["label"], o["text"], o["correct"]] for o in entry["options"]],
+        question.id,
+        question.domain,
+        question.topic,
+        question.stem,
+        question.explanation,
+        question.difficulty,
+        question.tags,
+        question.reference,
+        [[option.label, option.text, option.correct] for option in question.options],
     ]
-    return hashlib.sha256(json.dumps(canonical, ensure_ascii=False, separators=(",", ":")).encode()).hexdigest()
+    return hashlib.sha256(_ENCODER.encode(canonical)).hexdigest()

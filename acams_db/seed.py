@@ -9,15 +9,17 @@ real engine.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Any
+
+import msgspec
 
 from acams_db.errors import SetupMissingError
-from acams_db.question_bank import BankQuestion
+from acams_db.question_bank import Bank, BankValidation, Option
 
 # Two seeds started at once take turns on this PostgreSQL advisory lock (an
 # arbitrary number reserved for the seed); the second then finds nothing to do.
@@ -29,7 +31,6 @@ TRANSACTION_MAX_WAIT = timedelta(minutes=1)
 
 # Called with (questions written now, questions to write in all).
 Progress = Callable[[int, int], None]
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -40,8 +41,9 @@ class StoredQuestion:
 
 @dataclass
 class SeedPlan:
-    create: list[BankQuestion] = field(default_factory=list)
-    update: list[BankQuestion] = field(default_factory=list)
+    # Positions of questions in the bank.
+    create: list[int] = field(default_factory=list)
+    update: list[int] = field(default_factory=list)
     unchanged: int = 0
     # Active in the database, absent from the file.
     missing: list[str] = field(default_factory=list)
@@ -75,18 +77,18 @@ class SeedReport:
         }
 
 
-def plan_seed(bank: Sequence[BankQuestion], stored: dict[str, StoredQuestion], *, prune: bool) -> SeedPlan:
+def plan_seed(bank: Bank, stored: dict[str, StoredQuestion], *, prune: bool) -> SeedPlan:
     """Decide what to write; a question deactivated earlier that is back in the file counts as updated."""
     plan = SeedPlan()
-    for question in bank:
-        existing = stored.get(question.id)
+    for index, (question_id, content_hash) in enumerate(zip(bank.ids, bank.content_hashes, strict=True)):
+        existing = stored.get(question_id)
         if existing is None:
-            plan.create.append(question)
-        elif existing.content_hash != question.content_hash or not existing.active:
-            plan.update.append(question)
+            plan.create.append(index)
+        elif existing.content_hash != content_hash or not existing.active:
+            plan.update.append(index)
         else:
             plan.unchanged += 1
-    in_file = {question.id for question in bank}
+    in_file = set(bank.ids)
     plan.missing = sorted(qid for qid, existing in stored.items() if existing.active and qid not in in_file)
     plan.deactivate = plan.missing if prune else []
     return plan
@@ -94,30 +96,41 @@ def plan_seed(bank: Sequence[BankQuestion], stored: dict[str, StoredQuestion], *
 
 async def seed(
     database_url: str,
-    bank: Sequence[BankQuestion],
+    bank_path: Path,
     *,
     prune: bool = False,
     dry_run: bool = False,
     progress: Progress | None = None,
 ) -> SeedReport:
-    """Seed `bank` into the database at `database_url`; with `dry_run`, only report what would change.
+    """Validate the bank at `bank_path`, then seed it into the database at `database_url`; with `dry_run`,
+    only report what would change. An invalid bank raises BankError and changes nothing.
 
     Everything is written in one transaction: a seed applies completely or not
     at all, also when the process is killed.
     """
     started = time.monotonic()
-    client = _client(database_url)
-    await client.connect()
+    # The bank is validated in a worker process while this one imports the client and starts the engine.
+    validation = BankValidation(bank_path)
+    client = None
     try:
+        client = _client(database_url)
+        try:
+            await client.connect()
+        except Exception:
+            validation.result()  # an invalid bank is the error to report
+            raise
+        bank = validation.result()
         if dry_run:
             plan = plan_seed(bank, await _stored_questions(client), prune=prune)
         else:
             async with client.tx(timeout=TRANSACTION_TIMEOUT, max_wait=TRANSACTION_MAX_WAIT) as transaction:
                 await transaction.execute_raw("SELECT pg_advisory_xact_lock($1)", SEED_LOCK_KEY)
                 plan = plan_seed(bank, await _stored_questions(transaction), prune=prune)
-                await _write(transaction, plan, progress or (lambda _done, _total: None))
+                await _write(transaction, bank, plan, progress or (lambda _done, _total: None))
     finally:
-        await client.disconnect()
+        validation.close()
+        if client is not None:
+            await client.disconnect()
     return SeedReport(
         created=len(plan.create),
         updated=len(plan.update),
@@ -137,72 +150,115 @@ def _client(database_url: str) -> Any:
     return Prisma(datasource={"url": database_url})
 
 
-async def _stored_questions(client: Any) -> dict[str, StoredQuestion]:
-    rows = await client.query_raw("SELECT id, content_hash, active FROM questions")
-    return {row["id"]: StoredQuestion(row["content_hash"], row["active"]) for row in rows}
-
-
-# One statement per chunk, the rows as one JSON parameter: through Prisma Client
-# Python and the engine like any query, without building a query per question.
-UPSERT_QUESTIONS = """
-INSERT INTO questions
-  (id, domain, topic, stem, explanation, difficulty, tags, reference, active, content_hash, created_at, updated_at)
-SELECT id, domain, topic, stem, explanation, difficulty, tags, reference, true, content_hash,
-       now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC'
-FROM jsonb_to_recordset($1::jsonb) AS q(
-  id text, domain "ExamDomain", topic text, stem text, explanation text,
-  difficulty "Difficulty", tags text[], reference text, content_hash text)
-ON CONFLICT (id) DO UPDATE SET
-  domain = EXCLUDED.domain, topic = EXCLUDED.topic, stem = EXCLUDED.stem, explanation = EXCLUDED.explanation,
-  difficulty = EXCLUDED.difficulty, tags = EXCLUDED.tags, reference = EXCLUDED.reference, active = true,
-  content_hash = EXCLUDED.content_hash, updated_at = EXCLUDED.updated_at
+# One text value for the whole table, a line per question: far cheaper through the engine and the client
+# than a row per question.
+STORED_QUESTIONS = """
+SELECT coalesce(string_agg(concat_ws(' ', id, content_hash, active::text), E'\\n'), '') AS questions FROM questions
 """
-# Options are keyed by (question, label), so an edited option keeps its row and the attempts that chose it.
-UPSERT_OPTIONS = """
+
+
+async def _stored_questions(client: Any) -> dict[str, StoredQuestion]:
+    rows = await client.query_raw(STORED_QUESTIONS)
+    stored = {}
+    for line in rows[0]["questions"].splitlines():
+        question_id, content_hash, active = line.rsplit(" ", 2)
+        stored[question_id] = StoredQuestion(content_hash, active == "true")
+    return stored
+
+
+class _QuestionRow(msgspec.Struct):
+    """A question as the statements below read it (json_to_recordset, by key)."""
+
+    id: str
+    domain: str
+    topic: str
+    stem: str
+    explanation: str
+    difficulty: str
+    tags: list[str]
+    reference: str
+    content_hash: str
+    options: list[Option]
+
+
+# One statement per chunk of questions, all of them as one JSON parameter: through Prisma Client Python and
+# the engine like any query, without a query per question. The questions' columns, then their options.
+CHUNK_TABLES = """
+  chunk AS (
+    SELECT * FROM json_to_recordset($1::json) AS q(
+      id text, domain "ExamDomain", topic text, stem text, explanation text, difficulty "Difficulty",
+      tags text[], reference text, content_hash text, options json)
+  ),
+  chunk_options AS (
+    SELECT chunk.id AS question_id, o.label, o.text, o.correct
+    FROM chunk, json_to_recordset(chunk.options) AS o(label text, text text, correct boolean)
+  )"""
+# New questions (none in the table when the plan was made, under the seed's lock): plain inserts.
+CREATE_QUESTIONS = f"""
+WITH {CHUNK_TABLES},
+  created AS (
+    INSERT INTO questions
+      (id, domain, topic, stem, explanation, difficulty, tags, reference, active, content_hash, created_at, updated_at)
+    SELECT id, domain, topic, stem, explanation, difficulty, tags, reference, true, content_hash,
+           now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC'
+    FROM chunk
+  )
 INSERT INTO answer_options (question_id, label, text, is_correct)
-SELECT question_id, label, text, is_correct
-FROM jsonb_to_recordset($1::jsonb) AS o(question_id text, label text, text text, is_correct boolean)
+SELECT question_id, label, text, correct FROM chunk_options
+"""
+# Changed (or reactivated) questions. Options are keyed by (question, label), so an edited option keeps its
+# row and the attempts that chose it; options whose label left the question are deleted.
+UPDATE_QUESTIONS = f"""
+WITH {CHUNK_TABLES},
+  updated AS (
+    UPDATE questions SET
+      domain = chunk.domain, topic = chunk.topic, stem = chunk.stem, explanation = chunk.explanation,
+      difficulty = chunk.difficulty, tags = chunk.tags, reference = chunk.reference, active = true,
+      content_hash = chunk.content_hash, updated_at = now() AT TIME ZONE 'UTC'
+    FROM chunk WHERE questions.id = chunk.id
+  ),
+  removed AS (
+    DELETE FROM answer_options AS stored USING chunk
+    WHERE stored.question_id = chunk.id
+      AND NOT EXISTS (SELECT FROM chunk_options AS kept WHERE kept.question_id = chunk.id AND kept.label = stored.label)
+  )
+INSERT INTO answer_options (question_id, label, text, is_correct)
+SELECT question_id, label, text, correct FROM chunk_options
 ON CONFLICT (question_id, label) DO UPDATE SET text = EXCLUDED.text, is_correct = EXCLUDED.is_correct
 WHERE (answer_options.text, answer_options.is_correct) IS DISTINCT FROM (EXCLUDED.text, EXCLUDED.is_correct)
 """
-DELETE_REMOVED_OPTIONS = """
-DELETE FROM answer_options AS o
-USING jsonb_to_recordset($1::jsonb) AS k(question_id text, labels text[])
-WHERE o.question_id = k.question_id AND o.label <> ALL (k.labels)
-"""
+
+_ENCODER = msgspec.json.Encoder()
 
 
-async def _write(transaction: Any, plan: SeedPlan, progress: Progress) -> None:
-    for chunk in _chunks([*plan.create, *plan.update], CHUNK_SIZE):
-        await transaction.execute_raw(UPSERT_QUESTIONS, json.dumps([_question_row(q) for q in chunk]))
-        options = [
-            {"question_id": q.id, "label": o.label, "text": o.text, "is_correct": o.correct}
-            for q in chunk
-            for o in q.options
-        ]
-        await transaction.execute_raw(UPSERT_OPTIONS, json.dumps(options))
-        progress(len(chunk), plan.writes)
-    for chunk in _chunks(plan.update, CHUNK_SIZE):
-        labels = [{"question_id": q.id, "labels": [o.label for o in q.options]} for q in chunk]
-        await transaction.execute_raw(DELETE_REMOVED_OPTIONS, json.dumps(labels))
+async def _write(transaction: Any, bank: Bank, plan: SeedPlan, progress: Progress) -> None:
+    for statement, indexes in ((CREATE_QUESTIONS, plan.create), (UPDATE_QUESTIONS, plan.update)):
+        for chunk in _chunks(indexes, CHUNK_SIZE):
+            await transaction.execute_raw(statement, _rows_json(bank, chunk))
+            progress(len(chunk), plan.writes)
     if plan.deactivate:
         await transaction.question.update_many(where={"id": {"in": plan.deactivate}}, data={"active": False})
 
 
-def _question_row(question: BankQuestion) -> dict[str, Any]:
-    return {
-        "id": question.id,
-        "domain": question.domain,
-        "topic": question.topic,
-        "stem": question.stem,
-        "explanation": question.explanation,
-        "difficulty": question.difficulty,
-        "tags": list(question.tags),
-        "reference": question.reference,
-        "content_hash": question.content_hash,
-    }
+def _rows_json(bank: Bank, indexes: Sequence[int]) -> str:
+    rows = [
+        _QuestionRow(
+            id=q.id,
+            domain=q.domain,
+            topic=q.topic,
+            stem=q.stem,
+            explanation=q.explanation,
+            difficulty=q.difficulty,
+            tags=q.tags,
+            reference=q.reference,
+            content_hash=bank.content_hashes[index],
+            options=q.options,
+        )
+        for index, q in zip(indexes, bank.questions(indexes), strict=True)
+    ]
+    return _ENCODER.encode(rows).decode()
 
 
-def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+def _chunks(items: Sequence[int], size: int) -> Iterator[Sequence[int]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]

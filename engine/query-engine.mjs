@@ -4,7 +4,6 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { SetupError, projectDatabaseUrls } from './project.mjs';
-import { createBridgeServer } from './bridge/server.mjs';
 import { WasmQueryEngine, engineVersion } from './bridge/wasm-engine.mjs';
 
 const EMBEDDED_KEYWORD = 'embedded';
@@ -60,9 +59,11 @@ async function main() {
     strict: false,
   });
   if (values.version) {
-    process.stdout.write(`query-engine ${await engineVersion()}\n`);
+    process.stdout.write(`query-engine ${engineVersion()}\n`);
     return;
   }
+  // Imported only to serve: Prisma Client Python runs `--version` before every connection.
+  const { createBridgeServer } = await import('./bridge/server.mjs');
   const datamodel = readDatamodel();
   const engine = new WasmQueryEngine({ datamodel, url: datasourceUrl(datamodel), logQueries: Boolean(process.env.LOG_QUERIES) });
   await engine.connect();

@@ -2,7 +2,7 @@
 // each request for the WebAssembly engine.
 import http from 'node:http';
 import { BridgeMetrics } from './metrics.mjs';
-import { ProtocolError, graphqlResponse, modelNames, translateQuery } from './protocol.mjs';
+import { ProtocolError, graphqlResponse, modelNames, requestJson, translateQuery } from './protocol.mjs';
 
 const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
 // How long after its own timeout a transaction id is still remembered.
@@ -60,16 +60,17 @@ export function createBridgeServer({ engine, datamodel, maxBodyBytes = DEFAULT_M
     if (transactionId !== undefined && !transactions.has(transactionId)) return transactionNotFound();
     if (Array.isArray(body?.batch)) return runBatch(body, transactionId);
     const { alias, request } = translateQuery(body, models);
-    return graphqlResponse(await metrics.measure(() => engine.execute(request, transactionId)), alias);
+    return graphqlResponse(await metrics.measure(() => engine.execute(requestJson(request), transactionId)), alias);
   }
 
   /** @param {{ batch: any[], transaction?: unknown, isolationLevel?: string }} body @param {string | undefined} transactionId */
   async function runBatch(body, transactionId) {
     const translated = body.batch.map((query) => translateQuery(query, models));
-    const request = {
-      batch: translated.map((query) => query.request),
-      ...(body.transaction ? { transaction: body.isolationLevel ? { isolationLevel: body.isolationLevel } : {} } : {}),
-    };
+    const transaction = body.transaction
+      ? `,"transaction":${JSON.stringify(body.isolationLevel ? { isolationLevel: body.isolationLevel } : {})}`
+      : '';
+    // Raw queries arrive serialised already (protocol.mjs): the batch is put together as text.
+    const request = `{"batch":[${translated.map((query) => requestJson(query.request)).join(',')}]${transaction}}`;
     const response = await metrics.measure(() => engine.execute(request, transactionId));
     if (response.errors) return { errors: response.errors };
     return {

@@ -1,15 +1,22 @@
 // The official Prisma query engine (PostgreSQL build, compiled to WebAssembly)
 // over the project's pg driver adapter, behind the small interface the bridge
 // needs. A move to Prisma 7's query compiler replaces this file only.
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { bindAdapter } from '@prisma/driver-adapter-utils';
-import { ProjectPgAdapterFactory } from '../pg-adapter.mjs';
 import { loadWasmGlue, withPanicMessage } from '../wasm.mjs';
 
 const QUERY_ENGINE = '@prisma/query-engine-wasm/postgresql/query_engine_bg.js';
+const require = createRequire(import.meta.url);
 
-/** The engine commit this build was compiled from. */
-export async function engineVersion() {
-  return (await loadWasmGlue(QUERY_ENGINE)).getBuildTimeInfo().commit;
+/**
+ * The engine commit this build was compiled from: the end of the package's
+ * version (6.19.0-26.<commit>). Read without loading the engine, because
+ * Prisma Client Python asks for it (--version) before every connection.
+ */
+export function engineVersion() {
+  const packageFile = require.resolve(QUERY_ENGINE).replace(/postgresql\/query_engine_bg\.js$/, 'package.json');
+  return JSON.parse(readFileSync(packageFile, 'utf8')).version.split('.').at(-1);
 }
 
 let requestCounter = 0;
@@ -28,6 +35,8 @@ export class WasmQueryEngine {
 
   async connect() {
     const { QueryEngine } = await loadWasmGlue(QUERY_ENGINE);
+    // Imported here, not above: `--version` (engineVersion) needs neither pg nor the engine.
+    const { ProjectPgAdapterFactory } = await import('../pg-adapter.mjs');
     const factory = new ProjectPgAdapterFactory(this.options.url, { pool: { max: this.options.poolSize ?? 10 } });
     this.adapter = await factory.connect();
     const onLog = this.options.onLog ?? (() => {});
@@ -40,13 +49,13 @@ export class WasmQueryEngine {
   }
 
   /**
-   * Execute one JSON-protocol request (a query or `{ batch: [...] }`).
-   * @param {object} request
+   * Execute one JSON-protocol request (a query or `{ batch: [...] }`), as an object or as its JSON text.
+   * @param {object | string} request
    * @param {string | undefined} transactionId
    * @returns {Promise<any>} the engine's JSON response
    */
   async execute(request, transactionId) {
-    const body = JSON.stringify(request);
+    const body = typeof request === 'string' ? request : JSON.stringify(request);
     return JSON.parse(await withPanicMessage(() => this.engine.query(body, NO_TRACE, transactionId, nextRequestId())));
   }
 
