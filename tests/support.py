@@ -31,7 +31,17 @@ class PostgresServer:
     def psql(self, sql: str, *, url: str | None = None) -> str:
         """Run SQL with psql (unaligned, tuples only) and return its output; raise on error."""
         completed = subprocess.run(
-            [str(pg_tools.executable("psql")), "-X", "-At", "-v", "ON_ERROR_STOP=1", "-d", url or self.admin_url, "-c", sql],
+            [
+                str(pg_tools.executable("psql")),
+                "-X",
+                "-At",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-d",
+                url or self.admin_url,
+                "-c",
+                sql,
+            ],
             capture_output=True,
             text=True,
             check=False,
