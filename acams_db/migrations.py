@@ -281,4 +281,4 @@ def _withdraw(settings: Settings, database: Database, folder: Path) -> None:
 def _mark(settings: Settings, database: Database, name: str, resolution: str) -> None:
     # `prisma migrate resolve` would spawn the native schema engine; this calls the WebAssembly one.
     arguments = [resolution, name, str(settings.migrations_dir), str(settings.schema_path)]
-    run_engine_script(settings, "migration-records.mjs", arguments, database=database)
+    run_engine_script(settings, "schema-engine.mjs", arguments, database=database)
