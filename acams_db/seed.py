@@ -256,7 +256,19 @@ def _rows_json(bank: Bank, indexes: Sequence[int]) -> str:
         )
         for index, q in zip(indexes, bank.questions(indexes), strict=True)
     ]
-    return _ENCODER.encode(rows).decode()
+    return _json_line_breaks_escaped(_ENCODER.encode(rows).decode())
+
+
+# Prisma Client Python indents the query it builds with textwrap.indent, which also breaks lines at these
+# characters: a raw one inside a parameter came to the database followed by spaces. Escaped, it travels intact.
+_LINE_BREAKS_KEPT_BY_JSON = {"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+
+
+def _json_line_breaks_escaped(text: str) -> str:
+    """`text`, JSON, with the line breaks JSON leaves raw written as \\u escapes (the same JSON value)."""
+    for character, escape in _LINE_BREAKS_KEPT_BY_JSON.items():
+        text = text.replace(character, escape)
+    return text
 
 
 def _chunks(items: Sequence[int], size: int) -> Iterator[Sequence[int]]:

@@ -95,46 +95,36 @@ const RAW_QUERY_END = new RegExp(`${IGNORED}\\)${IGNORED}\\}${IGNORED}$`, 'y');
 function rawQuery(text) {
   const start = RAW_QUERY_START.exec(text);
   if (!start) return undefined;
-  const query = jsonStringLiteral(text, start[0].length);
+  const queryStart = start[0].length;
+  const query = jsonStringLiteral(text, queryStart, closingQuote(text, queryStart));
   if (!query) return undefined;
-  RAW_QUERY_MIDDLE.lastIndex = query.end;
+  RAW_QUERY_MIDDLE.lastIndex = queryStart + query.length;
   if (!RAW_QUERY_MIDDLE.test(text)) return undefined;
-  const parameters = jsonStringLiteral(text, RAW_QUERY_MIDDLE.lastIndex);
-  if (!parameters) return undefined;
-  RAW_QUERY_END.lastIndex = parameters.end;
-  if (!RAW_QUERY_END.test(text)) return undefined;
+  // The parameters, the last literal, end at the last quote: no scan through their escaped quotes.
+  const parametersEnd = text.lastIndexOf('"');
+  const parameters = jsonStringLiteral(text, RAW_QUERY_MIDDLE.lastIndex, parametersEnd);
+  RAW_QUERY_END.lastIndex = parametersEnd + 1;
+  if (!parameters || !RAW_QUERY_END.test(text)) return undefined;
   const [, action] = start;
   return {
     alias: 'result',
     request: new SerializedRequest(
-      `{"action":"${action}","query":{"arguments":{"query":${query.literal},"parameters":${parameters.literal}},"selection":{}}}`,
+      `{"action":"${action}","query":{"arguments":{"query":${query},"parameters":${parameters}},"selection":{}}}`,
     ),
   };
 }
 
 /**
- * The GraphQL string literal at `start` in `text`, when it is also a JSON
- * string with the same value (JSON lacks GraphQL's block strings, \u{...}
- * escapes and raw tabs; JSON.parse decides), with the position after it.
+ * The position of the quote that closes the string literal opening at `start`, or -1.
  * @param {string} text
  * @param {number} start
- * @returns {{ literal: string, end: number } | undefined}
  */
-function jsonStringLiteral(text, start) {
-  if (text[start] !== '"' || text.startsWith('"""', start)) return undefined;
+function closingQuote(text, start) {
   let end = start;
   do {
     end = text.indexOf('"', end + 1);
-    if (end === -1) return undefined;
-  } while (escaped(text, end));
-  const literal = text.slice(start, end + 1);
-  if (literal.includes('\\u{')) return undefined;
-  try {
-    JSON.parse(literal);
-  } catch {
-    return undefined;
-  }
-  return { literal, end: end + 1 };
+  } while (end !== -1 && escaped(text, end));
+  return end;
 }
 
 /**
@@ -146,6 +136,26 @@ function escaped(text, position) {
   let backslashes = 0;
   while (text[position - 1 - backslashes] === '\\') backslashes += 1;
   return backslashes % 2 === 1;
+}
+
+/**
+ * The text from `start` to the quote at `end`, when it is one GraphQL string
+ * literal that is also a JSON string of the same value (JSON lacks GraphQL's
+ * block strings, \u{...} escapes and raw tabs; JSON.parse decides), else undefined.
+ * @param {string} text
+ * @param {number} start
+ * @param {number} end
+ */
+function jsonStringLiteral(text, start, end) {
+  if (end <= start || text[start] !== '"' || text.startsWith('"""', start)) return undefined;
+  const literal = text.slice(start, end + 1);
+  if (literal.includes('\\u{')) return undefined;
+  try {
+    JSON.parse(literal);
+  } catch {
+    return undefined;
+  }
+  return literal;
 }
 
 /**

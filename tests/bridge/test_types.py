@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from decimal import Decimal
 from typing import Any
 
@@ -106,3 +107,24 @@ async def test_execute_raw_returns_affected_rows(db: Any) -> None:
 
 async def test_query_first_returns_none_for_no_rows(db: Any) -> None:
     assert await db.query_first('SELECT * FROM "Author" WHERE id = $1', 12345) is None
+
+
+# Raw queries skip the graphql parser when their literals are JSON strings too (engine/bridge/protocol.mjs);
+# a literal text "\u{41}" in the SQL makes one take the parser: both ways must give the same values.
+TRICKY_TEXTS = [
+    '"quoted" \\ back\\slash \\" both',
+    "line\nbreak\ttab\r",
+    "ünïcødé ✓ 😀",
+    "\\u{41} not an escape",
+]
+
+
+async def test_raw_query_texts_round_trip_exactly(db: Any) -> None:
+    """SQL text and parameters with quotes, backslashes, control and non-ASCII characters arrive unchanged."""
+    for text in TRICKY_TEXTS:
+        row = await db.query_first(f"SELECT $1::text AS parameter, '{text}' AS literal", text)
+        assert (row["parameter"], row["literal"]) == (text, text)
+    big = "".join(TRICKY_TEXTS) * 50_000  # about 3 MB, like one statement of the seed
+    row = await db.query_first("SELECT length($1::text) AS length, md5($1::text) AS digest", big)
+    assert row["length"] == len(big)
+    assert row["digest"] == hashlib.md5(big.encode()).hexdigest()
