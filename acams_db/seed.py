@@ -9,6 +9,8 @@ real engine.
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -121,11 +123,11 @@ async def seed(
             raise
         bank = validation.result()
         if dry_run:
-            plan = plan_seed(bank, await _stored_questions(client), prune=prune)
+            plan = await _plan(client, bank, prune=prune)
         else:
             async with client.tx(timeout=TRANSACTION_TIMEOUT, max_wait=TRANSACTION_MAX_WAIT) as transaction:
                 await transaction.execute_raw("SELECT pg_advisory_xact_lock($1)", SEED_LOCK_KEY)
-                plan = plan_seed(bank, await _stored_questions(transaction), prune=prune)
+                plan = await _plan(transaction, bank, prune=prune)
                 await _write(transaction, bank, plan, progress or (lambda _done, _total: None))
     finally:
         validation.close()
@@ -150,20 +152,43 @@ def _client(database_url: str) -> Any:
     return Prisma(datasource={"url": database_url})
 
 
-# One text value for the whole table, a line per question: far cheaper through the engine and the client
-# than a row per question.
-STORED_QUESTIONS = """
-SELECT coalesce(string_agg(concat_ws(' ', id, content_hash, active::text), E'\\n'), '') AS questions FROM questions
+async def _plan(client: Any, bank: Bank, *, prune: bool) -> SeedPlan:
+    """The plan against the questions stored now. When the table holds exactly the bank's questions, all
+    active, a digest of it computed by the database says so, and the stored hashes need not travel."""
+    stored_digest = asyncio.ensure_future(client.query_raw(STORED_DIGEST))
+    records = sorted(zip(bank.ids, bank.content_hashes, strict=True))
+    expected = "".join(f"{len(question_id)}:{question_id}{content_hash}t" for question_id, content_hash in records)
+    if (await stored_digest)[0]["digest"] == hashlib.sha256(expected.encode()).hexdigest():
+        return SeedPlan(unchanged=len(bank))
+    return plan_seed(bank, await _stored_questions(client), prune=prune)
+
+
+# content_hash is char(64); the active flag is one character.
+ACTIVE_FLAG = "CASE WHEN active THEN 't' ELSE 'f' END"
+# SHA-256 of every stored question as "<length of id>:<id><hash><flag>", in code point order of the ids
+# (COLLATE "C"): one text no two different tables share.
+STORED_DIGEST = f"""
+SELECT encode(sha256(convert_to(coalesce(string_agg(
+  length(id) || ':' || id || content_hash || {ACTIVE_FLAG}, '' ORDER BY id COLLATE "C"), ''), 'UTF8')), 'hex') AS digest
+FROM questions
 """
+# Every stored question: the ids as a JSON array, and their hashes and flags as one text of 65 characters each.
+# Two values: far cheaper through the engine and the client than a row per question.
+STORED_QUESTIONS = f"""
+SELECT coalesce(json_agg(id ORDER BY id), '[]') AS ids,
+       coalesce(string_agg(content_hash || {ACTIVE_FLAG}, '' ORDER BY id), '') AS states
+FROM questions
+"""
+STATE_LENGTH = 65
 
 
 async def _stored_questions(client: Any) -> dict[str, StoredQuestion]:
-    rows = await client.query_raw(STORED_QUESTIONS)
-    stored = {}
-    for line in rows[0]["questions"].splitlines():
-        question_id, content_hash, active = line.rsplit(" ", 2)
-        stored[question_id] = StoredQuestion(content_hash, active == "true")
-    return stored
+    [row] = await client.query_raw(STORED_QUESTIONS)
+    states = row["states"]
+    return {
+        question_id: StoredQuestion(states[start : start + 64], states[start + 64] == "t")
+        for question_id, start in zip(row["ids"], range(0, len(states), STATE_LENGTH), strict=True)
+    }
 
 
 class _QuestionRow(msgspec.Struct):

@@ -194,6 +194,23 @@ def test_missing_questions_are_reported_and_pruned_only_when_asked(
     assert postgres.psql("SELECT count(*) FROM questions WHERE active", url=migrated.database_url) == "3"
 
 
+def test_questions_stored_under_any_id_are_reported_and_pruned(
+    migrated: Project, postgres: PostgresServer, tmp_path: Path
+) -> None:
+    """Ids written by other means (spaces, line breaks) do not confuse the seed's reading of the table."""
+    bank = write_bank(tmp_path / "bank.json", [question(1)])
+    seed(migrated, "--file", str(bank))
+    postgres.psql(
+        "INSERT INTO questions (id, domain, topic, stem, explanation, difficulty, tags, reference, content_hash,"
+        " updated_at) SELECT E'odd id\\nAML-0001 x', domain, topic, stem, explanation, difficulty, tags, reference,"
+        " content_hash, now() FROM questions",
+        url=migrated.database_url,
+    )
+    report = seed(migrated, "--file", str(bank), "--prune")
+    assert (report["unchanged"], report["missing_ids"], report["deactivated"]) == (1, ["odd id\nAML-0001 x"], 1)
+    assert postgres.psql("SELECT count(*) FROM questions WHERE active", url=migrated.database_url) == "1"
+
+
 def large_bank(path: Path, size: int) -> Path:
     return write_bank(path, [question(number, explanation="x" * 400) for number in range(1, size + 1)])
 

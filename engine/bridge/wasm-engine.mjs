@@ -34,9 +34,12 @@ export class WasmQueryEngine {
   }
 
   async connect() {
-    const { QueryEngine } = await loadWasmGlue(QUERY_ENGINE);
-    // Imported here, not above: `--version` (engineVersion) needs neither pg nor the engine.
-    const { ProjectPgAdapterFactory } = await import('../pg-adapter.mjs');
+    // The adapter (pg) is imported here, not above: `--version` (engineVersion) needs neither it nor the
+    // engine. It loads while the engine compiles.
+    const [{ QueryEngine }, { ProjectPgAdapterFactory }] = await Promise.all([
+      loadWasmGlue(QUERY_ENGINE),
+      import('../pg-adapter.mjs'),
+    ]);
     const factory = new ProjectPgAdapterFactory(this.options.url, { pool: { max: this.options.poolSize ?? 10 } });
     this.adapter = await factory.connect();
     const onLog = this.options.onLog ?? (() => {});
