@@ -14,6 +14,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from jsonschema import Draft202012Validator
 
@@ -63,6 +64,19 @@ def counts(postgres: PostgresServer, project: Project) -> tuple[int, int]:
     return int(questions), int(options)
 
 
+def stored_questions(postgres: PostgresServer, project: Project) -> list[dict[str, Any]]:
+    """Every stored question, with its options, in the bank's field names."""
+    document = postgres.psql(
+        "SELECT json_agg(json_build_object('id', q.id, 'domain', q.domain, 'topic', q.topic, 'stem', q.stem,"
+        " 'options', (SELECT json_agg(json_build_object('label', o.label, 'text', o.text, 'correct', o.is_correct)"
+        " ORDER BY o.label) FROM answer_options o WHERE o.question_id = q.id), 'explanation', q.explanation,"
+        " 'difficulty', q.difficulty, 'tags', q.tags, 'reference', q.reference, 'content_hash', q.content_hash,"
+        " 'active', q.active) ORDER BY q.id) FROM questions q",
+        url=project.database_url,
+    )
+    return list(json.loads(document))
+
+
 @pytest.fixture
 def migrated(project: Project) -> Project:
     assert project.run("deploy").returncode == 0
@@ -84,6 +98,15 @@ def test_fresh_seed_matches_the_file_and_a_rerun_writes_nothing(migrated: Projec
     first = seed(migrated)
     assert (first["created"], first["updated"], first["unchanged"]) == (len(bank), 0, 0)
     assert counts(postgres, migrated) == (len(bank), 4 * len(bank))
+    assert stored_questions(postgres, migrated) == [
+        {
+            **msgspec.to_builtins(question),
+            "options": [msgspec.to_builtins(option) for option in question.options],
+            "content_hash": content_hash,
+            "active": True,
+        }
+        for question, content_hash in sorted(zip(bank, bank.content_hashes, strict=True), key=lambda q: q[0].id)
+    ]
     written_at = postgres.psql("SELECT max(updated_at) FROM questions", url=migrated.database_url)
 
     second = seed(migrated)
