@@ -83,21 +83,33 @@ class Bank:
         content_hashes: list[str],
         *,
         raw_questions: list[msgspec.Raw] | None = None,
-        digest: str | None = None,
+        file_digest: str | None = None,
+        questions_digest: str | None = None,
     ) -> None:
         """`raw_questions`: each question's JSON text; without it, the file is read again when questions
-        are asked for, and refused unless its SHA-256 is still `digest`, the one validated."""
+        are asked for, and refused unless its SHA-256 is still `file_digest`, the one validated."""
         self.path = path
         self.ids = ids
         self.content_hashes = content_hashes
         self._raw_questions = raw_questions
-        self._digest = digest
+        self._file_digest = file_digest
+        self._questions_digest = questions_digest
 
     def __len__(self) -> int:
         return len(self.ids)
 
     def __iter__(self) -> Iterator[BankQuestion]:
         return self.questions(range(len(self)))
+
+    @property
+    def questions_digest(self) -> str:
+        """SHA-256 of every question's id and content hash, as "<length of id>:<id><hash>" in code point order
+        of the ids: the same for two banks with the same questions, in any order, and only for them."""
+        if self._questions_digest is None:
+            records = sorted(zip(self.ids, self.content_hashes, strict=True))
+            text = "".join(f"{len(question_id)}:{question_id}{content_hash}" for question_id, content_hash in records)
+            self._questions_digest = hashlib.sha256(text.encode()).hexdigest()
+        return self._questions_digest
 
     def questions(self, indexes: Iterable[int]) -> Iterator[BankQuestion]:
         """The questions at `indexes` (positions in the file), decoded again from the file's bytes."""
@@ -108,7 +120,7 @@ class Bank:
 
     def _read_again(self) -> list[msgspec.Raw]:
         data = _read(self.path)
-        if hashlib.sha256(data).hexdigest() != self._digest:
+        if hashlib.sha256(data).hexdigest() != self._file_digest:
             raise ToolchainError(f"{self.path} changed while it was seeded; nothing was written. Seed again.")
         return _FILE_DECODER.decode(data).questions
 
@@ -137,8 +149,8 @@ class BankValidation:
     seed imports Prisma Client Python and starts the engine meanwhile, a second or so, on the other core.
 
     The worker is forked, so it starts at once with everything imported. It sends back each question's id
-    and content hash (or the problems), not the questions: the seed reads the file again only if it has
-    questions to write, and refuses it if it changed since.
+    and content hash and their digest (or the problems), not the questions: the seed reads the file again
+    only if it has questions to write, and refuses it if it changed since.
     """
 
     def __init__(self, path: Path) -> None:
@@ -159,8 +171,8 @@ class BankValidation:
             raise ToolchainError(message) from None
         if isinstance(outcome, ToolchainError):
             raise outcome
-        digest, ids, content_hashes = outcome
-        return Bank(self.path, ids, content_hashes, digest=digest)
+        file_digest, questions_digest, ids, content_hashes = outcome
+        return Bank(self.path, ids, content_hashes, file_digest=file_digest, questions_digest=questions_digest)
 
     def close(self) -> None:
         """Stop the worker if it still runs (when the caller gave up before the result)."""
@@ -174,7 +186,7 @@ def _validate_in_worker(path: Path, outcome: Connection) -> None:
     try:
         data = _read(path)
         bank = _validated(path, data)
-        outcome.send((hashlib.sha256(data).hexdigest(), bank.ids, bank.content_hashes))
+        outcome.send((hashlib.sha256(data).hexdigest(), bank.questions_digest, bank.ids, bank.content_hashes))
     except ToolchainError as error:
         outcome.send(error)
 

@@ -10,7 +10,6 @@ real engine.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -111,7 +110,8 @@ async def seed(
     at all, also when the process is killed.
     """
     started = time.monotonic()
-    # The bank is validated in a worker process while this one imports the client and starts the engine.
+    # The bank is validated in a worker process while this one imports the client, starts the engine and
+    # asks the database for its digest of the questions.
     validation = BankValidation(bank_path)
     client = None
     try:
@@ -121,13 +121,12 @@ async def seed(
         except Exception:
             validation.result()  # an invalid bank is the error to report
             raise
-        bank = validation.result()
         if dry_run:
-            plan = await _plan(client, bank, prune=prune)
+            bank, plan = await _plan(client, validation, prune=prune)
         else:
             async with client.tx(timeout=TRANSACTION_TIMEOUT, max_wait=TRANSACTION_MAX_WAIT) as transaction:
                 await transaction.execute_raw("SELECT pg_advisory_xact_lock($1)", SEED_LOCK_KEY)
-                plan = await _plan(transaction, bank, prune=prune)
+                bank, plan = await _plan(transaction, validation, prune=prune)
                 await _write(transaction, bank, plan, progress or (lambda _done, _total: None))
     finally:
         validation.close()
@@ -152,32 +151,32 @@ def _client(database_url: str) -> Any:
     return Prisma(datasource={"url": database_url})
 
 
-async def _plan(client: Any, bank: Bank, *, prune: bool) -> SeedPlan:
-    """The plan against the questions stored now. When the table holds exactly the bank's questions, all
-    active, a digest of it computed by the database says so, and the stored hashes need not travel."""
-    # The bank's digest is computed while the database computes the table's.
-    [stored], expected = await asyncio.gather(client.query_raw(STORED_DIGEST), asyncio.to_thread(_digest, bank))
-    if stored["digest"] == expected:
-        return SeedPlan(unchanged=len(bank))
-    return plan_seed(bank, await _stored_questions(client), prune=prune)
+async def _plan(client: Any, validation: BankValidation, *, prune: bool) -> tuple[Bank, SeedPlan]:
+    """The validated bank, and the plan against the questions stored now. When the table holds exactly the
+    bank's questions, all active, its digest says so, and the stored hashes need not travel."""
+    stored_digest = asyncio.ensure_future(client.query_raw(STORED_DIGEST))
+    try:
+        bank = await asyncio.to_thread(validation.result)
+    except BaseException:
+        stored_digest.cancel()
+        await asyncio.gather(stored_digest, return_exceptions=True)
+        raise
+    [stored] = await stored_digest
+    if stored["digest"] == bank.questions_digest and stored["all_active"]:
+        return bank, SeedPlan(unchanged=len(bank))
+    return bank, plan_seed(bank, await _stored_questions(client), prune=prune)
 
 
-def _digest(bank: Bank) -> str:
-    """What STORED_DIGEST gives for a table holding exactly the bank's questions, all active."""
-    records = sorted(zip(bank.ids, bank.content_hashes, strict=True))
-    text = "".join(f"{len(question_id)}:{question_id}{content_hash}t" for question_id, content_hash in records)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-# content_hash is char(64); the active flag is one character.
-ACTIVE_FLAG = "CASE WHEN active THEN 't' ELSE 'f' END"
-# SHA-256 of every stored question as "<length of id>:<id><hash><flag>", in code point order of the ids
-# (COLLATE "C"): one text no two different tables share.
-STORED_DIGEST = f"""
+# Bank.questions_digest of the table's questions: SHA-256 of "<length of id>:<id><hash>" in code point order
+# of the ids (COLLATE "C").
+STORED_DIGEST = """
 SELECT encode(sha256(convert_to(coalesce(string_agg(
-  length(id) || ':' || id || content_hash || {ACTIVE_FLAG}, '' ORDER BY id COLLATE "C"), ''), 'UTF8')), 'hex') AS digest
+         length(id) || ':' || id || content_hash, '' ORDER BY id COLLATE "C"), ''), 'UTF8')), 'hex') AS digest,
+       coalesce(bool_and(active), true) AS all_active
 FROM questions
 """
+# content_hash is char(64); the active flag is one character.
+ACTIVE_FLAG = "CASE WHEN active THEN 't' ELSE 'f' END"
 # Every stored question: the ids as a JSON array, and their hashes and flags as one text of 65 characters each.
 # Two values: far cheaper through the engine and the client than a row per question.
 STORED_QUESTIONS = f"""
