@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import msgspec
-from jsonschema import Draft202012Validator
 
 from acams_db.errors import ToolchainError
 
@@ -272,6 +271,9 @@ def _all_problems(data: bytes) -> list[str]:
         return [f"line {error.lineno}, column {error.colno}: invalid JSON: {error.msg}"]
     except UnicodeDecodeError as error:
         return [f"byte {error.start}: not UTF-8 text"]
+    # Imported here: only an invalid bank needs it, and it takes a twentieth of a second to import.
+    from jsonschema import Draft202012Validator
+
     validator = Draft202012Validator(json.loads(SCHEMA_PATH.read_text()))
     errors = sorted(validator.iter_errors(document), key=lambda error: list(error.absolute_path))
     problems = [f"{error.json_path}: {_expected(error)}" for error in errors]

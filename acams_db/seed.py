@@ -197,8 +197,8 @@ async def _stored_questions(client: Any) -> dict[str, StoredQuestion]:
 
 
 class _QuestionRow(msgspec.Struct, array_like=True):
-    """A question as the statements below read it: a JSON array in this order, its options as
-    [label, text, correct] (without keys, the rows' JSON is a third smaller)."""
+    """A question as the statements below read it: a JSON array of these fields in this order, its options
+    as [label, text, correct]. Without keys, a quarter less reaches the engine (quotes are escaped thrice)."""
 
     id: str
     domain: str
@@ -212,8 +212,9 @@ class _QuestionRow(msgspec.Struct, array_like=True):
     options: list[tuple[str, str, bool]]
 
 
-# One statement per chunk of questions, all of them as one JSON parameter: through Prisma Client Python and
-# the engine like any query, without a query per question. The questions' columns, then their options.
+# One statement per chunk of questions, all of them as one JSON parameter (_QuestionRow arrays): through
+# Prisma Client Python and the engine like any query, without a query per question. The questions' columns,
+# then their options.
 CHUNK_TABLES = """
   chunk AS (
     SELECT q->>0 AS id, (q->>1)::"ExamDomain" AS domain, q->>2 AS topic, q->>3 AS stem, q->>4 AS explanation,

@@ -5,9 +5,11 @@ For each size (--quick: 1,000 and 10,000), on one dedicated database
 so the developer's data is untouched; migrations applied):
 
 1. fresh seed: `acams-db seed --file BANK --json` into empty tables. Wall time,
-   and the peak resident memory of the seed's Python process and, separately,
-   of the query engine bridge it starts (a Node child process), sampled from
-   /proc while it runs, against the size of the bank file;
+   and memory sampled from /proc while it runs: the peak of the summed resident
+   memory of the seed's Python processes (the seed and the worker it forks to
+   validate the bank; pages they share are counted twice), against the size of
+   the bank file, and the peak (VmHWM) of each process, the query engine bridge
+   it starts (a Node child process) included;
 2. unchanged re-seed: the same file again;
 3. re-seed of a copy with 1% of the questions edited
    (scripts/generate_bank.py --change-percent 1);
@@ -17,7 +19,10 @@ so the developer's data is untouched; migrations applied):
 5. reference B, the raw-SQL floor: the same rows loaded by psql with COPY, in
    one transaction, into emptied tables (the COPY files are written untimed).
 
-Banks come from scripts/generate_bank.py (seed 1) in a temporary folder.
+Banks come from scripts/generate_bank.py (seed 1) in a temporary folder. The
+machine's load average is recorded before and after: every measure is wall time,
+and other work on the machine slows the seed (three processes taking turns)
+more than the COPY (one).
 Prints a table (a Markdown fragment for the README with --markdown) with each
 target's PASS/MISS and writes bench/results/seed.json. Progress goes to stderr.
 The exit status is non-zero only when something crashed, never for a MISS.
@@ -463,6 +468,7 @@ def main() -> int:
     arguments = parse_arguments()
     require_seed_command()
     url = recreate_database(SEED_DATABASE)
+    load_before = os.getloadavg()
     results = []
     with tempfile.TemporaryDirectory(prefix="acams-seed-bench-") as folder:
         for count in QUICK_SIZES if arguments.quick else FULL_SIZES:
@@ -481,6 +487,7 @@ def main() -> int:
             "naive_sample": NAIVE_SAMPLE,
         },
         "versions": {"python": platform.python_version()},
+        "load_average": {"before": load_before, "after": os.getloadavg()},
         "sizes": results,
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
@@ -491,6 +498,8 @@ def main() -> int:
     else:
         print_plain(rows)
         print(f"\nwritten to {RESULTS.relative_to(ROOT)}")
+    loads = document["load_average"]
+    print(f"load average (1, 5, 15 min): before {loads['before']}, after {loads['after']}")
     return 0
 
 
