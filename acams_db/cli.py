@@ -13,6 +13,7 @@ import typer
 from acams_db import database as database_module
 from acams_db import embedded, generate, migrations
 from acams_db import seed as seed_module
+from acams_db import studio as studio_module
 from acams_db.database import Database
 from acams_db.errors import ToolchainError
 from acams_db.naming import check_descriptive_name
@@ -290,6 +291,49 @@ def show_database(environment: EnvironmentOption = None, as_json: JsonOption = F
         as_json,
         {"environment": settings.environment, "database": database.display, "embedded": database.embedded},
         database.display,
+    )
+
+
+@app.command()
+def studio(
+    port: Annotated[
+        int | None, typer.Option("--port", help="Port on 127.0.0.1 (default: the first free from 5555).")
+    ] = None,
+    read_only: Annotated[
+        bool, typer.Option("--read-only", help="Open read-only in development too (always so elsewhere).")
+    ] = False,
+    allow_production: Annotated[
+        bool, typer.Option("--allow-production", help="Allow production (opens read-only).")
+    ] = False,
+    open_browser: Annotated[bool, typer.Option("--open", help="Open Studio in the default browser.")] = False,
+    internal_access: Annotated[bool, typer.Option("--internal-access", hidden=True)] = False,
+    environment: EnvironmentOption = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the address as one JSON line once Studio answers.")
+    ] = False,
+) -> None:
+    """Open Prisma Studio on the environment's database, on 127.0.0.1 only; runs until Ctrl+C.
+
+    Read-write in development, read-only in staging; refused in production unless --allow-production (read-only).
+    """
+    settings = load_settings(environment)
+    access = studio_module.studio_access(settings, allow_production=allow_production, read_only=read_only)
+    if internal_access:  # engine/studio.mjs, for `prisma studio` typed by hand: the URL and access on a pipe
+        if sys.stdout.isatty():
+            raise ToolchainError("--internal-access prints credentials and only writes to a pipe.")
+        database = database_module.resolve(settings)
+        typer.echo(json.dumps({"url": database.url, "read_only": access.read_only}))
+        return
+    database = _database(settings)
+
+    def announce(url: str) -> None:
+        document = {"url": url, "access": access.label}
+        typer.echo(json.dumps(document) if as_json else f"Prisma Studio ({access.label}): {url}  (Ctrl+C stops it)")
+        sys.stdout.flush()
+
+    port = studio_module.choose_port(port)
+    raise typer.Exit(
+        studio_module.run_studio(settings, database, access, port=port, open_browser=open_browser, on_ready=announce)
     )
 
 
