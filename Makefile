@@ -8,7 +8,7 @@ PYTHON_INSTALLED := $(VENV)/.installed
 NODE_INSTALLED := node_modules/.installed
 
 .DEFAULT_GOAL := setup
-.PHONY: setup install migrate deploy status reset resolve generate seed db-stop database backup backups restore \
+.PHONY: setup install migrate deploy status reset resolve generate seed db-stop database studio backup backups restore \
         test lint format typecheck check bench clean
 
 ## The one command: install, start the embedded database, apply migrations, generate the client, seed.
@@ -64,6 +64,10 @@ database: install
 
 db-stop: install
 	$(CLI) db-stop
+
+# Prisma Studio on 127.0.0.1 until Ctrl+C; read-only outside development.
+studio: install
+	$(CLI) studio $(if $(port),--port $(port)) $(if $(read_only),--read-only)
 
 test: install
 	$(PYTEST) $(PYTEST_ARGS)

@@ -200,10 +200,10 @@ def test_prisma_studio_typed_by_hand_reads_the_database_on_loopback_only(seeded:
     assert processes_mentioning(str(seeded.root)) == []
 
 
-def test_studio_refuses_a_host_other_than_loopback(seeded: Project) -> None:
+def test_studio_refuses_a_host_other_than_loopback(project: Project) -> None:
     result = subprocess.run(
         [str(Path(sys.executable).parent / "prisma"), "studio", "--browser", "none", "--hostname", "0.0.0.0"],
-        cwd=seeded.root, env=seeded.environment(**OFFLINE), capture_output=True, text=True, timeout=120, check=False,
+        cwd=project.root, env=project.environment(**OFFLINE), capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert result.returncode != 0
     assert "binds to 127.0.0.1 only; refused --hostname 0.0.0.0" in result.stdout + result.stderr
@@ -216,6 +216,7 @@ def test_staging_studio_is_read_only_at_the_database(seeded: Project, postgres: 
         assert studio.access == "read-only"
         assert studio_request(studio.url, "count", {})["data"] == len(load_bank(REPOSITORY / "data" / "questions.json"))
         answer = studio_request(studio.url, "update", {"where": {"id": "AML-0001"}, "data": {"topic": "edited"}})
+    assert answer["error"] is not None, f"the update was accepted: {answer}"
     assert "cannot execute UPDATE in a read-only transaction" in answer["error"]["message"]
     assert question_bank_fingerprint(postgres, seeded) == before
 
