@@ -10,8 +10,9 @@ from typing import Annotated, Any
 
 import typer
 
+from acams_db import data_migration, embedded, generate, migration_lint, migrations, revert, sql_display
 from acams_db import database as database_module
-from acams_db import embedded, generate, migrations
+from acams_db import review as review_module
 from acams_db import seed as seed_module
 from acams_db.database import Database
 from acams_db.errors import ToolchainError
@@ -301,6 +302,105 @@ def internal_database_url(environment: EnvironmentOption = None) -> None:
     settings = load_settings(environment)
     database = database_module.resolve(settings)
     typer.echo(json.dumps({"url": database.url, "shadow_url": database.shadow_url}))
+
+
+# Review, migration lint, data migrations and revert: the strategy document's rules as commands.
+
+
+@app.command()
+def review(
+    names: Annotated[
+        list[str] | None, typer.Argument(help="Migration folders to review (default: every pending one).")
+    ] = None,
+    environment: EnvironmentOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Print each pending migration's SQL with warnings for risky statements and the rows they affect there.
+
+    Warns about dropped tables, columns, types and indexes, required columns without a default, type changes,
+    new unique constraints, renames, and statements holding long locks (CREATE INDEX without CONCURRENTLY…).
+    Reads the database, changes nothing; exit 0 whatever it finds.
+    """
+    settings = load_settings(environment)
+    database = _database(settings)
+    if names:
+        reviews = review_module.review_migrations(settings, database, names)
+    else:
+        reviews = review_module.review_pending(settings, database)
+    if as_json:
+        typer.echo(json.dumps({"migrations": [r.as_dict() for r in reviews]}, indent=2))
+        return
+    for reviewed in reviews:
+        sql_display.print_review(reviewed)
+    typer.echo(f"{len(reviews)} migration(s) reviewed." if reviews else "No pending migrations.")
+
+
+@app.command("lint-migrations")
+def lint_migrations(as_json: JsonOption = False) -> None:
+    """Check prisma_migrations/ against the migration rules; needs no database. Exit 1 on any error.
+
+    Rules: folders named YYYYMMDD_HHMMSS_name, in order, not in the future; never edited or deleted after being
+    recorded in manifest.json; no schema and data changes in one migration; destructive statements documented
+    with a `-- breaking:` note. One line per finding: file:line: rule: message.
+    """
+    settings = load_settings(None)
+    findings = migration_lint.lint_migrations(settings.migrations_dir)
+    failed = migration_lint.errors(findings)
+    summary = f"{len(failed)} error(s), {len(findings) - len(failed)} warning(s)." if findings else "No problems."
+    _emit(
+        as_json,
+        {"ok": not failed, "findings": [finding.as_dict() for finding in findings]},
+        "\n".join([*map(str, findings), summary]),
+    )
+    raise typer.Exit(1 if failed else 0)
+
+
+@app.command("migrate-data")
+def migrate_data(
+    name: Annotated[str, typer.Argument(help="Descriptive lower snake_case name, e.g. backfill_new_field.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Create an empty data-only migration YYYYMMDD_HHMMSS_NAME from a transaction template, to fill in.
+
+    Writes the file only. Once filled in, apply it in development (make deploy), which records it in
+    manifest.json, and commit both.
+    """
+    check_descriptive_name(name)
+    settings = load_settings(None)
+    folder = data_migration.create_data_migration(settings, name).relative_to(settings.project_root)
+    _emit(
+        as_json,
+        {"created": str(folder)},
+        f"Created {folder}/{migrations.MIGRATION_FILE}: fill it in, then apply it in development (make deploy).",
+    )
+
+
+@app.command("revert")
+def revert_migration(
+    name: Annotated[str, typer.Argument(help="The migration to revert: its folder or its descriptive name.")],
+    environment: EnvironmentOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Write a new migration <now>_revert_NAME holding the reverse SQL of migration NAME, for review.
+
+    Production's way back ("create a new migration to fix issues"): nothing is applied. Data loss is flagged
+    as in review. It only writes files, so it is allowed everywhere, but belongs on a developer machine; it
+    replays the migrations on a shadow database of the environment's server (or SHADOW_DATABASE_URL).
+    """
+    settings = load_settings(environment)
+    database = _database(settings)
+    created = revert.create_revert(settings, database, name)
+    (reviewed,) = review_module.review_migrations(settings, database, [created.folder.name])
+    folder = created.folder.relative_to(settings.project_root)
+    if as_json:
+        typer.echo(json.dumps({"reverted": created.reverted, "created": str(folder), **reviewed.as_dict()}, indent=2))
+        return
+    sql_display.print_review(reviewed)
+    typer.echo(
+        f"Created {folder}/{migrations.MIGRATION_FILE} reverting {created.reverted}. Not applied: review it"
+        + (", fill in its -- breaking: note" if reviewed.destructive else "")
+        + ", then apply it in development (make deploy) and commit it."
+    )
 
 
 def main() -> None:
