@@ -9,6 +9,4 @@ from acams_db.settings import Settings
 def require_development(settings: Settings, action: str, instead: str) -> None:
     """Refuse `action` outside development; `instead` says what to run there."""
     if settings.environment != "development":
-        raise RefusedError(
-            f"{action} is a development command and is refused in {settings.environment}. {instead}"
-        )
+        raise RefusedError(f"{action} is a development command and is refused in {settings.environment}. {instead}")

@@ -72,13 +72,13 @@ def lint_migrations(migrations_dir: Path, *, now: datetime | None = None) -> lis
     def relative(path: Path) -> str:
         return str(path.relative_to(root))
 
+    recorded: manifest.Manifest | None = None  # None: unreadable, so edits and deletions cannot be checked
     try:
         recorded = manifest.load(migrations_dir)
     except manifest.ManifestError as error:
         findings.append(
             Finding(relative(manifest.manifest_path(migrations_dir)), error.line, "manifest", "error", error.reason)
         )
-        recorded = manifest.Manifest(manifest.manifest_path(migrations_dir), {})
     folders = (
         sorted(
             (p for p in migrations_dir.iterdir() if p.is_dir() and not p.name.startswith(".")),
@@ -87,7 +87,6 @@ def lint_migrations(migrations_dir: Path, *, now: datetime | None = None) -> lis
         if migrations_dir.is_dir()
         else []
     )
-    newest_recorded = recorded.newest
 
     for folder in folders:
         location = relative(folder) + "/"
@@ -96,57 +95,66 @@ def lint_migrations(migrations_dir: Path, *, now: datetime | None = None) -> lis
         if not sql_file.is_file():
             findings.append(Finding(location, None, "no-sql", "error", f"has no {MIGRATION_FILE}"))
             continue
-        checksum = LocalMigration(folder.name, folder).checksum
-        if folder.name in recorded.checksums:
-            if recorded.checksums[folder.name] != checksum:
-                findings.append(
-                    Finding(
-                        relative(sql_file),
-                        None,
-                        "modified",
-                        "error",
-                        f"edited after it was recorded: {manifest.MANIFEST_FILE} has sha256 "
-                        f"{recorded.checksums[folder.name]}, the file has sha256 {checksum}. Never edit a migration "
-                        "once applied: restore it and add a new migration (make migrate, make revert).",
-                    )
-                )
-        else:
-            findings.append(
-                Finding(
-                    location,
-                    None,
-                    "unrecorded",
-                    "error",
-                    f"not recorded in {manifest.MANIFEST_FILE}: apply it in development (make deploy) to record "
-                    "its checksum, then commit it with the manifest",
-                )
-            )
-            if newest_recorded is not None and folder.name < newest_recorded:
-                findings.append(
-                    Finding(
-                        location,
-                        None,
-                        "order",
-                        "error",
-                        f"sorts before {newest_recorded}, which is recorded already: Prisma would apply it out of "
-                        "order where that one is applied. Create it again so that it gets a current timestamp.",
-                    )
-                )
+        if recorded is not None:
+            findings += _manifest_findings(recorded, folder, location, relative(sql_file))
         findings += _sql_findings(folder, relative(sql_file))
 
-    present = {folder.name for folder in folders}
-    for name in sorted(set(recorded.checksums) - present):
+    if recorded is not None:
+        present = {folder.name for folder in folders}
+        for name in sorted(set(recorded.checksums) - present):
+            findings.append(
+                Finding(
+                    relative(recorded.path),
+                    recorded.line_of(name),
+                    "deleted",
+                    "error",
+                    f"{name} is recorded but its folder is missing: never delete a migration; restore it "
+                    f"(git checkout -- {relative(migrations_dir)}/{name})",
+                )
+            )
+    return sorted(findings, key=lambda finding: (finding.file, finding.line or 0))
+
+
+def _manifest_findings(recorded: manifest.Manifest, folder: Path, location: str, sql_file: str) -> list[Finding]:
+    """Never modify: a recorded checksum must match. Unrecorded migrations must sort after the recorded ones."""
+    checksum = LocalMigration(folder.name, folder).checksum
+    if folder.name in recorded.checksums:
+        if recorded.checksums[folder.name] == checksum:
+            return []
+        return [
+            Finding(
+                sql_file,
+                None,
+                "modified",
+                "error",
+                f"edited after it was recorded: {manifest.MANIFEST_FILE} has sha256 {recorded.checksums[folder.name]}, "
+                f"the file has sha256 {checksum}. Never edit a migration once applied: restore it and add a new "
+                "migration (make migrate, make revert).",
+            )
+        ]
+    findings = [
+        Finding(
+            location,
+            None,
+            "unrecorded",
+            "error",
+            f"not recorded in {manifest.MANIFEST_FILE}: apply it in development (make deploy) to record its "
+            "checksum, then commit it with the manifest",
+        )
+    ]
+    newest = recorded.newest
+    if newest is not None and folder.name < newest:
         findings.append(
             Finding(
-                relative(recorded.path),
-                recorded.line_of(name),
-                "deleted",
+                location,
+                None,
+                "order",
                 "error",
-                f"{name} is recorded but its folder is missing: never delete a migration; restore it "
-                f"(git checkout -- {relative(migrations_dir)}/{name})",
+                f"sorts before {newest}, which is recorded already: Prisma would apply it out of order where that "
+                "one is applied. Create it again so that it gets a current timestamp.",
             )
         )
-    return sorted(findings, key=lambda finding: (finding.file, finding.line or 0))
+    return findings
 
 
 def _folder_name_findings(name: str, location: str, now: datetime) -> list[Finding]:
