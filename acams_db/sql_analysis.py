@@ -269,8 +269,12 @@ def _index_expression(element: ast.IndexElem) -> str:
     return quote_identifier(element.name) if element.name else _deparse(element.expr) if element.expr else ""
 
 
-def _count_rows(relation: Relation) -> RowCount:
-    return RowCount(relation, None, f"SELECT count(*) FROM {relation.sql}", "rows in the table")
+def _count_rows(relation: Relation, meaning: str = "rows in the table") -> RowCount:
+    return RowCount(relation, None, f"SELECT count(*) FROM {relation.sql}", meaning)
+
+
+def _count_values(relation: Relation, column: str, meaning: str) -> RowCount:
+    return RowCount(relation, column, f"SELECT count({quote_identifier(column)}) FROM {relation.sql}", meaning)
 
 
 _DROP_KINDS = {
@@ -306,7 +310,7 @@ class _RiskFinder:
             ast.TruncateStmt: self._truncate,
             ast.DeleteStmt: self._delete,
             ast.VacuumStmt: self._vacuum,
-            ast.ClusterStmt: self._locking_statement,
+            ast.ClusterStmt: self._cluster,
             ast.ReindexStmt: self._reindex,
             ast.RefreshMatViewStmt: self._refresh,
             ast.LockStmt: self._lock,
@@ -336,7 +340,7 @@ class _RiskFinder:
                     line,
                     f"drops {_DROP_KINDS[kind]} {name} and every row in it",
                     destructive=True,
-                    row_count=RowCount(relation, None, f"SELECT count(*) FROM {relation.sql}", "rows deleted"),
+                    row_count=_count_rows(relation, "rows deleted"),
                 )
             elif kind in (ObjectType.OBJECT_TYPE, ObjectType.OBJECT_DOMAIN):
                 yield Risk(
@@ -383,12 +387,7 @@ class _RiskFinder:
                     line,
                     f"drops column {relation.display}.{column} and its data; code still reading it breaks",
                     destructive=True,
-                    row_count=RowCount(
-                        relation,
-                        column,
-                        f"SELECT count({quote_identifier(column)}) FROM {relation.sql}",
-                        "values lost",
-                    ),
+                    row_count=_count_values(relation, column, "values lost"),
                 )
             elif subtype == AlterTableType.AT_AlterColumnType and column:
                 definition = command.def_
@@ -404,12 +403,7 @@ class _RiskFinder:
                     f"changes {relation.display}.{column} to {new_type}: values that do not convert make the "
                     "migration fail or lose precision, and the table is rewritten under an exclusive lock",
                     destructive=True,
-                    row_count=RowCount(
-                        relation,
-                        column,
-                        f"SELECT count({quote_identifier(column)}) FROM {relation.sql}",
-                        "values converted",
-                    ),
+                    row_count=_count_values(relation, column, "values converted"),
                 )
             elif not existing:
                 continue
@@ -448,7 +442,7 @@ class _RiskFinder:
                 line,
                 f"adds required column {name} without a default: fails if {relation.display} has any row",
                 destructive=False,
-                row_count=RowCount(relation, None, f"SELECT count(*) FROM {relation.sql}", "rows (fails if any)"),
+                row_count=_count_rows(relation, "rows (fails if any)"),
             )
         if any(self._rewrites(c) for c in constraints) or type_name in _SERIAL_TYPES:
             yield Risk(
@@ -570,7 +564,7 @@ class _RiskFinder:
             line,
             f"{how} removes every row of {relation.display}",
             destructive=True,
-            row_count=RowCount(relation, None, f"SELECT count(*) FROM {relation.sql}", "rows deleted"),
+            row_count=_count_rows(relation, "rows deleted"),
         )
 
     def _delete(self, node: ast.DeleteStmt, line: int) -> Iterator[Risk]:
@@ -604,7 +598,7 @@ class _RiskFinder:
                 if isinstance(target, ast.VacuumRelation) and target.relation is not None:
                     yield self._long_lock(_relation(target.relation), line, "VACUUM FULL rewrites")
 
-    def _locking_statement(self, node: ast.ClusterStmt, line: int) -> Iterator[Risk]:
+    def _cluster(self, node: ast.ClusterStmt, line: int) -> Iterator[Risk]:
         if node.relation is not None:
             yield self._long_lock(_relation(node.relation), line, "CLUSTER rewrites")
 

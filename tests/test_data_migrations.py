@@ -39,12 +39,16 @@ def test_migrate_data_refuses_a_bad_name_and_creates_nothing(tmp_path: Path) -> 
     assert project.migration_folders() == before
 
 
-def test_a_filled_in_data_migration_deploys_and_is_recorded(project: Project, postgres: PostgresServer) -> None:
+def deploy_with_user(project: Project, postgres: PostgresServer, name: str) -> None:
     assert project.run("deploy").returncode == 0
     postgres.psql(
-        "INSERT INTO users (id, email, name, updated_at) VALUES (gen_random_uuid(), 'a@b.org', '  Ann ', now())",
+        f"INSERT INTO users (id, email, name, updated_at) VALUES (gen_random_uuid(), 'a@b.org', '{name}', now())",
         url=project.database_url,
     )
+
+
+def test_a_filled_in_data_migration_deploys_and_is_recorded(project: Project, postgres: PostgresServer) -> None:
+    deploy_with_user(project, postgres, "  Ann ")
     sql = create(project, "trim_names")
     sql.write_text(
         sql.read_text().replace(EXAMPLE, 'UPDATE "users" SET "name" = btrim("name") WHERE "name" <> btrim("name");')
@@ -58,11 +62,7 @@ def test_a_filled_in_data_migration_deploys_and_is_recorded(project: Project, po
 
 def test_a_failing_check_undoes_the_whole_data_migration(project: Project, postgres: PostgresServer) -> None:
     """The template's transaction: an exception raised after an UPDATE leaves no change and a failed record."""
-    assert project.run("deploy").returncode == 0
-    postgres.psql(
-        "INSERT INTO users (id, email, name, updated_at) VALUES (gen_random_uuid(), 'a@b.org', 'Ann', now())",
-        url=project.database_url,
-    )
+    deploy_with_user(project, postgres, "Ann")
     sql = create(project, "rename_everyone")
     sql.write_text(
         sql.read_text().replace(
