@@ -8,7 +8,7 @@ PYTHON_INSTALLED := $(VENV)/.installed
 NODE_INSTALLED := node_modules/.installed
 
 .DEFAULT_GOAL := setup
-.PHONY: setup install migrate deploy status reset resolve generate seed db-stop database \
+.PHONY: setup install migrate deploy status reset resolve generate seed db-stop database backup backups restore \
         review lint-migrations migrate-data revert test lint format typecheck check bench clean
 
 ## The one command: install, start the embedded database, apply migrations, generate the client, seed.
@@ -32,7 +32,7 @@ migrate: install
 	$(CLI) migrate "$(name)" $(if $(create_only),--create-only)
 
 deploy: install
-	$(CLI) deploy
+	$(CLI) deploy $(if $(no_backup),--no-backup)
 
 status: install
 	$(CLI) status
@@ -42,6 +42,16 @@ reset: install
 
 resolve: install
 	$(CLI) resolve "$(name)" --as "$(as)"
+
+backup: install
+	$(CLI) backup $(if $(label),--label "$(label)")
+
+backups: install
+	$(CLI) backups
+
+restore: install
+	$(CLI) restore "$(file)" $(if $(force),--force) $(if $(allow_production),--allow-production) \
+		$(if $(database),--database "$(database)")
 
 generate: install
 	$(CLI) generate

@@ -10,7 +10,18 @@ from typing import Annotated, Any
 
 import typer
 
-from acams_db import data_migration, embedded, generate, migration_lint, migrations, revert, sql_display
+from acams_db import (
+    backups,
+    data_migration,
+    deployment,
+    embedded,
+    generate,
+    guardrails,
+    migration_lint,
+    migrations,
+    revert,
+    sql_display,
+)
 from acams_db import database as database_module
 from acams_db import review as review_module
 from acams_db import seed as seed_module
@@ -49,8 +60,9 @@ def _emit(as_json: bool, document: dict[str, Any], text: str) -> None:
 
 @app.command()
 def setup(environment: EnvironmentOption = None, as_json: JsonOption = False) -> None:
-    """The one-command set-up: apply pending migrations, generate Prisma Client Python, seed the question bank."""
+    """The one-command set-up of development: apply pending migrations, generate the client, seed the questions."""
     settings = load_settings(environment)
+    guardrails.require_development(settings, "setup", "There, run make deploy, then make seed.")
     database = _database(settings)
     applied = migrations.deploy(settings, database)
     generated = generate.generate(settings)
@@ -78,6 +90,11 @@ def migrate(
     """Create a migration from schema.prisma's changes (YYYYMMDD_HHMMSS_name, UTC), apply it, regenerate the client."""
     check_descriptive_name(name)  # before anything starts or changes
     settings = load_settings(environment)
+    guardrails.require_development(
+        settings,
+        "migrate",
+        "Create migrations in development and commit them; make deploy applies the committed ones here.",
+    )
     database = _database(settings)
     created = migrations.create(settings, database, name, create_only=create_only)
     if created is None:
@@ -103,16 +120,26 @@ def migrate(
 
 
 @app.command()
-def deploy(environment: EnvironmentOption = None, as_json: JsonOption = False) -> None:
-    """Apply pending migrations without prompting (CI and production); non-zero exit on any failure."""
+def deploy(
+    no_backup: Annotated[
+        bool, typer.Option("--no-backup", help="Staging/production: deploy without the backup (logged).")
+    ] = False,
+    environment: EnvironmentOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Apply pending migrations without prompting (CI and production); non-zero exit on any failure.
+
+    In staging and production a backup is taken first (backups/<env>/) and the deploy aborts if it fails.
+    """
     settings = load_settings(environment)
     database = _database(settings)
-    applied = migrations.deploy(settings, database)
-    _emit(
-        as_json,
-        {"applied": applied},
-        "\n".join(f"applied {name}" for name in applied) if applied else "No pending migrations.",
-    )
+    done = deployment.deploy(settings, database, skip_backup=no_backup, say=_say)
+    lines = [f"applied {name}" for name in done.applied] or ["No pending migrations."]
+    _emit(as_json, done.as_dict(), "\n".join(lines))
+
+
+def _say(message: str) -> None:
+    typer.echo(message, err=True)
 
 
 @app.command()
@@ -161,8 +188,13 @@ def reset(
     environment: EnvironmentOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Drop every table, apply all migrations again and seed the question bank. Deletes all data."""
+    """Drop every table, apply all migrations again and seed the question bank. Deletes all data. Development only."""
     settings = load_settings(environment)
+    guardrails.require_development(
+        settings,
+        "reset",
+        "To undo a migration, create a new one (make revert name=...); to go back to a backup, make restore file=....",
+    )
     database = _database(settings)
     if not force:
         if not sys.stdin.isatty():
@@ -194,6 +226,83 @@ def resolve(
     settings = load_settings(environment)
     database = _database(settings)
     typer.echo(migrations.resolve(settings, database, name, resolution=resolution))
+
+
+@app.command()
+def backup(
+    label: Annotated[str, typer.Option("--label", help="A word saying why, e.g. before_import.")] = "manual",
+    environment: EnvironmentOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Dump the database (pg_dump custom format) to backups/<env>/ with its size and SHA-256; keep BACKUP_KEEP."""
+    settings = load_settings(environment)
+    database = _database(settings)
+    _say(f"Backing up {database.display} ...")
+    written = backups.create(settings, database, label)
+    _emit(as_json, written.as_dict(), _backup_text(written))
+
+
+@app.command("backups")
+def list_backups(environment: EnvironmentOption = None, as_json: JsonOption = False) -> None:
+    """List the environment's backups, newest first. Reads files only."""
+    settings = load_settings(environment)
+    found = backups.list_backups(settings)
+    _emit(
+        as_json,
+        {"backups": [b.as_dict() for b in found]},
+        "\n\n".join(_backup_text(b) for b in found) or f"No backups in {backups.folder(settings)}.",
+    )
+
+
+def _backup_text(found: backups.Backup) -> str:
+    return (
+        f"{found.path}\n  taken {found.created_at:%Y-%m-%d %H:%M:%S} UTC from {found.database}\n"
+        f"  last migration {found.last_migration or '(none)'} · {found.size:,} bytes · sha256 {found.sha256}"
+    )
+
+
+@app.command()
+def restore(
+    file: Annotated[Path, typer.Argument(help="The .dump archive, e.g. backups/staging/20261124_101500_manual.dump.")],
+    force: Annotated[bool, typer.Option("--force", help="Do not ask for confirmation (scripts).")] = False,
+    allow_production: Annotated[
+        bool, typer.Option("--allow-production", help="Production: required, with --database.")
+    ] = False,
+    confirm_database: Annotated[
+        str | None, typer.Option("--database", help="Production: the target database's name, typed out.")
+    ] = None,
+    environment: EnvironmentOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Replace the database's schema and data by a backup, in one transaction. Deletes what changed since.
+
+    Outside development, the current state is backed up first. Production needs --allow-production and
+    --database NAME.
+    """
+    settings = load_settings(environment)
+    archive = file if file.is_absolute() else Path.cwd() / file
+    backups.read(archive)  # refuse a missing or foreign archive before connecting anywhere
+    database = _database(settings)
+    if settings.environment == "production":
+        guardrails.require_production_consent(database.url, allow_production, confirm_database)
+    elif not force:
+        if not sys.stdin.isatty():
+            raise ToolchainError(
+                "restore replaces all data and needs confirmation: run it on a terminal, or pass --force."
+            )
+        typer.confirm(f"Replace ALL data in {database.display} by {archive.name}?", abort=True)
+    safety = None
+    if deployment.backs_up(settings):
+        _say("Backing up the current state first ...")
+        safety = backups.create(settings, database, "before_restore")
+    restored = backups.restore(settings, database, archive)
+    _emit(
+        as_json,
+        {"restored": restored.as_dict(), "backup_before_restore": safety.as_dict() if safety else None},
+        f"Restored {archive.name} (taken {restored.created_at:%Y-%m-%d %H:%M:%S} UTC, "
+        f"last migration {restored.last_migration or '(none)'})."
+        + (f"\nThe state before the restore is in {safety.path}." if safety else ""),
+    )
 
 
 DEFAULT_BANK = Path("data") / "questions.json"

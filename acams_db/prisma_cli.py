@@ -92,7 +92,7 @@ _NOISE = (
     "Loaded Prisma config from",
     "Prisma config detected, skipping environment variable loading",
     "Prisma schema loaded from",
-    'Datasource "db": PostgreSQL database using driver adapter',
+    'Datasource "db": PostgreSQL database',
     "WARNING: Your schema specifies the following datasource properties",
     "- url",
     "The values from your schema will NOT be used!",
@@ -100,7 +100,15 @@ _NOISE = (
 )
 
 
+# "N migrations found in prisma/migrations": Prisma names its default folder, not migrations.path.
+_WRONG_FOLDER_COUNT = "migrations found in prisma/migrations"
+
+
 def _essential(output: str) -> str:
     """Prisma's output without its start-up chatter (the adapter-versus-url warning and the like)."""
-    lines = [line for line in output.splitlines() if not line.strip().startswith(_NOISE)]
+    lines = [
+        line
+        for line in output.splitlines()
+        if line.strip() and not line.strip().startswith(_NOISE) and not line.endswith(_WRONG_FOLDER_COUNT)
+    ]
     return "\n".join(lines).strip()

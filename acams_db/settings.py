@@ -18,6 +18,7 @@ from acams_db.errors import ToolchainError
 
 ENVIRONMENTS = ("development", "staging", "production")
 ENVIRONMENT_VARIABLE = "ACAMS_ENV"
+DEFAULT_BACKUP_KEEP = 10
 # DATABASE_URL unset, empty or this keyword: the embedded PostgreSQL server.
 EMBEDDED_KEYWORD = "embedded"
 PROJECT_MARKER = "prisma.config.ts"
@@ -29,6 +30,8 @@ class Settings:
     environment: str
     database_url: str | None
     shadow_database_url: str | None
+    # How many backups `backups/<environment>/` keeps (BACKUP_KEEP); older ones are deleted.
+    backup_keep: int = DEFAULT_BACKUP_KEEP
 
     @property
     def uses_embedded_database(self) -> bool:
@@ -62,15 +65,41 @@ def load_settings(environment: str | None = None, project_root: Path | None = No
     chosen = environment or os.environ.get(ENVIRONMENT_VARIABLE) or base.get(ENVIRONMENT_VARIABLE) or "development"
     if chosen not in ENVIRONMENTS:
         raise ToolchainError(f"Unknown environment {chosen!r}: expected one of {', '.join(ENVIRONMENTS)}.")
-    values = {**base, **_read_env_file(root / f".env.{chosen}"), **os.environ}
-    database_url = (values.get("DATABASE_URL") or "").strip()
+    values = {**_environment_files(root, chosen), **os.environ}
     shadow_url = (values.get("SHADOW_DATABASE_URL") or "").strip()
     return Settings(
         project_root=root,
         environment=chosen,
-        database_url=None if database_url in ("", EMBEDDED_KEYWORD) else _checked_url(database_url, "DATABASE_URL"),
+        database_url=_database_url(values),
         shadow_database_url=_checked_url(shadow_url, "SHADOW_DATABASE_URL") if shadow_url else None,
+        backup_keep=_positive_int(values.get("BACKUP_KEEP"), "BACKUP_KEEP", DEFAULT_BACKUP_KEEP),
     )
+
+
+def database_url_in_files(project_root: Path, environment: str) -> str | None:
+    """The DATABASE_URL that `.env` and `.env.<environment>` give `environment`, ignoring real variables.
+
+    Real environment variables apply to whichever environment a command picks; the
+    files are what is *configured* for one environment in particular.
+    """
+    return _database_url(_environment_files(project_root, environment))
+
+
+def _environment_files(root: Path, environment: str) -> dict[str, str]:
+    return {**_read_env_file(root / ".env"), **_read_env_file(root / f".env.{environment}")}
+
+
+def _database_url(values: dict[str, str]) -> str | None:
+    url = (values.get("DATABASE_URL") or "").strip()
+    return None if url in ("", EMBEDDED_KEYWORD) else _checked_url(url, "DATABASE_URL")
+
+
+def _positive_int(value: str | None, name: str, default: int) -> int:
+    if value is None or not value.strip():
+        return default
+    if not value.strip().isdigit() or int(value) < 1:
+        raise ToolchainError(f"{name} must be a whole number of at least 1; got {value!r}.")
+    return int(value)
 
 
 def _read_env_file(path: Path) -> dict[str, str]:

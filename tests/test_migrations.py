@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
 
 from acams_db.migrations import StatusCode
 from tests.support import PostgresServer, Project
@@ -28,15 +34,12 @@ def test_deploy_on_an_empty_database_applies_the_history(project: Project, postg
     """deploy applies every migration in order and says which."""
     result = project.run("deploy", "--json")
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == {"applied": HISTORY}
+    assert json.loads(result.stdout) == {"applied": HISTORY, "backup": None, "backup_skipped": False}
     assert {"users", "questions", "answer_options", "magic_link_tokens"} <= set(postgres.tables(project.database_url))
 
 
 def test_concurrent_deploys_apply_each_migration_once(project: Project, postgres: PostgresServer) -> None:
     """Four deploys at once all succeed; between them every migration is applied, and reported, exactly once."""
-    import subprocess
-    import sys
-
     command = [sys.executable, "-m", "acams_db", "deploy", "--json"]
     processes = [
         subprocess.Popen(command, cwd=project.root, env=project.environment(), stdout=subprocess.PIPE, text=True)
@@ -57,7 +60,7 @@ def test_deploy_on_an_up_to_date_database_does_nothing(project: Project) -> None
     assert project.run("deploy").returncode == 0
     result = project.run("deploy", "--json")
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == {"applied": []}
+    assert json.loads(result.stdout)["applied"] == []
 
 
 def test_every_command_names_its_environment_and_redacted_database(project: Project, postgres: PostgresServer) -> None:
@@ -123,12 +126,59 @@ def test_a_migration_failing_halfway_leaves_no_partial_change(project: Project, 
         'CREATE TABLE "second_half" (id INT REFERENCES "no_such_table"(id));\n',
     )
     result = project.run("deploy")
-    assert result.returncode != 0
-    assert "20990101_000000_half_broken" in result.stderr
+    assert result.returncode == 1
+    assert "Migration 20990101_000000_half_broken failed and was rolled back" in result.stderr
+    assert 'relation "no_such_table" does not exist' in result.stderr or "no_such_table" in result.stderr
+    assert "make resolve name=20990101_000000_half_broken as=rolled-back && make deploy" in result.stderr
     assert "first_half" not in postgres.tables(project.database_url)
     code, report = status(project)
     assert code == StatusCode.FAILED
     assert report["failed"] == ["20990101_000000_half_broken"]
+    assert report["applied"] == HISTORY  # the last good migration
+
+    again = project.run("deploy")
+    assert again.returncode == 1
+    assert "failed earlier and is not resolved" in again.stderr
+    assert "make resolve name=20990101_000000_half_broken as=rolled-back" in again.stderr
+
+
+def test_a_killed_deploy_leaves_no_half_applied_migration(project: Project, postgres: PostgresServer) -> None:
+    """SIGKILL to the whole deploy (Python, the Prisma CLI, the engine) while a migration runs: nothing of it stays."""
+    assert project.run("deploy").returncode == 0
+    folder = project.write_migration(
+        "20990101_000000_slow", 'CREATE TABLE "half_done" (id INT);\nSELECT pg_sleep(30);\n'
+    )
+    deploy = subprocess.Popen(
+        [sys.executable, "-m", "acams_db", "deploy"],
+        cwd=project.root,
+        env=project.environment(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    running = "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'CREATE TABLE \"half_done\"%'"
+    wait_until(lambda: postgres.psql(running) == "1")
+    os.killpg(deploy.pid, signal.SIGKILL)
+    deploy.wait()
+    # The server notices the dead client within a second and rolls the migration back.
+    wait_until(lambda: postgres.psql(running) == "0")
+    assert "half_done" not in postgres.tables(project.database_url)
+    code, report = status(project)
+    assert code == StatusCode.FAILED
+    assert report["failed"] == [folder.name]
+
+    assert project.run("resolve", folder.name, "--as", "rolled-back").returncode == 0
+    (folder / "migration.sql").write_text('CREATE TABLE "half_done" (id INT);\n')
+    result = project.run("deploy", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["applied"] == [folder.name]
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.2)
 
 
 def test_semicolons_inside_strings_do_not_split_statements(project: Project, postgres: PostgresServer) -> None:
@@ -154,7 +204,7 @@ def test_failed_migration_resolved_then_fixed_deploys(project: Project, postgres
     (folder / "migration.sql").write_text('CREATE TABLE "notes" (id INT PRIMARY KEY);\n')
     result = project.run("deploy", "--json")
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == {"applied": [folder.name]}
+    assert json.loads(result.stdout)["applied"] == [folder.name]
     assert "notes" in postgres.tables(project.database_url)
 
 

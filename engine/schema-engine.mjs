@@ -1,12 +1,15 @@
 #!/usr/bin/env node
-// Mark a migration rolled back or applied in Prisma's _prisma_migrations table
-// with the official schema engine (WebAssembly). `prisma migrate resolve` cannot
-// be used here: under engine 'js' the 6.19 CLI still spawns the native schema
-// engine for its can-connect pre-check.
-// Usage: migration-records.mjs rolled-back|applied NAME MIGRATIONS_DIR SCHEMA_PATH
+// The official schema engine (WebAssembly) for what the 6.19 CLI cannot do
+// under engine 'js' (its migrate resolve and db execute still spawn the native
+// schema engine for a can-connect pre-check):
+//   schema-engine.mjs rolled-back|applied NAME MIGRATIONS_DIR SCHEMA_PATH
+//     mark a migration in Prisma's _prisma_migrations table;
+//   schema-engine.mjs execute SCHEMA_PATH < script.sql
+//     run a script in one transaction (the adapter sends it whole).
 // The database is DATABASE_URL (SHADOW_DATABASE_URL optional).
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { text } from 'node:stream/consumers';
 import { bindMigrationAwareSqlAdapterFactory } from '@prisma/driver-adapter-utils';
 import { ProjectPgAdapterFactory } from './pg-adapter.mjs';
 import { loadWasmGlue, withPanicMessage } from './wasm.mjs';
@@ -36,20 +39,36 @@ async function migrationsList(baseDir) {
 }
 
 async function main() {
-  const [resolution, migrationName, migrationsDir, schemaPath] = process.argv.slice(2);
-  if (!['rolled-back', 'applied'].includes(resolution) || !migrationName || !migrationsDir || !schemaPath) {
-    throw new Error('usage: migration-records.mjs rolled-back|applied NAME MIGRATIONS_DIR SCHEMA_PATH');
+  const [command, ...rest] = process.argv.slice(2);
+  if (command === 'execute' && rest.length === 1) {
+    const [schemaPath] = rest;
+    const script = await text(process.stdin);
+    await withEngine(schemaPath, (engine) => engine.dbExecute({ datasourceType: { tag: 'url', url: String(process.env.DATABASE_URL) }, script }));
+    return;
   }
+  const [migrationName, migrationsDir, schemaPath] = rest;
+  if (!['rolled-back', 'applied'].includes(command) || !migrationName || !migrationsDir || !schemaPath) {
+    throw new Error('usage: schema-engine.mjs rolled-back|applied NAME MIGRATIONS_DIR SCHEMA_PATH | execute SCHEMA_PATH');
+  }
+  await withEngine(schemaPath, async (engine) => command === 'rolled-back'
+    ? engine.markMigrationRolledBack({ migrationName })
+    : engine.markMigrationApplied({ migrationName, migrationsList: await migrationsList(path.resolve(migrationsDir)) }));
+}
+
+/**
+ * @param {string} schemaPath
+ * @param {(engine: any) => Promise<unknown>} action
+ */
+async function withEngine(schemaPath, action) {
   const { SchemaEngine } = await loadWasmGlue(SCHEMA_ENGINE);
   const factory = new ProjectPgAdapterFactory(String(process.env.DATABASE_URL), { shadowDatabaseUrl: process.env.SHADOW_DATABASE_URL || undefined });
   const datamodels = [[schemaPath, await readFile(schemaPath, 'utf8')]];
   const engine = await withPanicMessage(() => SchemaEngine.new({ datamodels }, () => {}, bindMigrationAwareSqlAdapterFactory(factory)));
-  if (resolution === 'rolled-back') {
-    await withPanicMessage(() => engine.markMigrationRolledBack({ migrationName }));
-  } else {
-    await withPanicMessage(async () => engine.markMigrationApplied({ migrationName, migrationsList: await migrationsList(path.resolve(migrationsDir)) }));
+  try {
+    await withPanicMessage(() => action(engine));
+  } finally {
+    engine.free();
   }
-  engine.free();
 }
 
 main().catch((error) => {
