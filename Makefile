@@ -9,7 +9,7 @@ NODE_INSTALLED := node_modules/.installed
 
 .DEFAULT_GOAL := setup
 .PHONY: setup install migrate deploy status reset resolve generate seed db-stop database backup backups restore \
-        review lint-migrations migrate-data revert test lint format typecheck check bench clean
+        review lint-migrations migrate-data revert rollback preflight test lint format typecheck check bench clean
 
 ## The one command: install, start the embedded database, apply migrations, generate the client, seed.
 setup: install
@@ -71,6 +71,13 @@ migrate-data: install
 
 revert: install
 	$(CLI) revert "$(name)"
+
+rollback: install
+	$(CLI) rollback $(if $(force),--force) $(if $(dry_run),--dry-run)
+
+# The checklist before a deploy; production unless env=staging.
+preflight: install
+	$(CLI) preflight --env "$(or $(env),production)"
 
 database: install
 	$(CLI) database

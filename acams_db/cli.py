@@ -19,7 +19,9 @@ from acams_db import (
     guardrails,
     migration_lint,
     migrations,
+    preflight,
     revert,
+    rollback,
     sql_display,
 )
 from acams_db import database as database_module
@@ -510,6 +512,77 @@ def revert_migration(
         + (", fill in its -- breaking: note" if reviewed.destructive else "")
         + ", then apply it in development (make deploy) and commit it."
     )
+
+
+@app.command("rollback")
+def rollback_last(
+    force: Annotated[bool, typer.Option("--force", help="Do not ask for confirmation (scripts).")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the down SQL; change nothing.")] = False,
+    environment: EnvironmentOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Development only: undo the last applied migration in the database; its folder stays for you to edit or delete.
+
+    The down SQL is Prisma's diff from the applied migrations to the same without the last one. It is shown,
+    then applied in one transaction with the migration marked rolled back.
+    """
+    settings = load_settings(environment)
+    guardrails.require_development(
+        settings, "rollback", "Undo a migration with a new forward migration: make revert name=..., then deploy it."
+    )
+    database = _database(settings)
+    planned = rollback.plan(settings, database)
+    if not as_json:
+        typer.echo(f"Rolling back {planned.name} with:\n")
+        sql_display.print_sql(planned.sql or "-- (no schema change: a data migration; only its record is undone)\n")
+        for risk in planned.risks:
+            typer.echo(f"warning: line {risk.line}: {risk.rule}: {risk.message}", err=True)
+    if dry_run:
+        if as_json:
+            _emit(True, {**planned.as_dict(), "applied": False}, "")
+        return
+    if not force:
+        if not sys.stdin.isatty():
+            raise ToolchainError(
+                "rollback changes the database and needs confirmation: run it on a terminal, or pass --force."
+            )
+        typer.confirm(f"Apply this to {database.display}?", abort=True)
+    rollback.apply(settings, database, planned)
+    folder = (settings.migrations_dir / planned.name).relative_to(settings.project_root)
+    _emit(
+        as_json,
+        {**planned.as_dict(), "applied": True},
+        f"Rolled back {planned.name}. {folder}/ is still there: edit it (or schema.prisma) and make deploy, "
+        "or delete it.",
+    )
+
+
+@app.command("preflight")
+def run_preflight(
+    environment: Annotated[
+        str | None, typer.Option("--env", help="The environment about to be deployed (default: production).")
+    ] = "production",
+    as_json: JsonOption = False,
+) -> None:
+    """The deployment checklist: each item passed, failed or needs a person. Exit 1 when any failed.
+
+    Schema valid and formatted, migration lint, the question bank, the database's state, pending migrations with
+    their review warnings, applied on staging first, a backup, a maintenance window, the seed after a Question
+    change, monitoring. Reads only.
+    """
+    settings = load_settings(environment)
+    typer.echo(f"environment: {settings.environment}", err=True)
+    checks = preflight.preflight(settings)
+    marks = {preflight.Outcome.PASSED: "ok  ", preflight.Outcome.FAILED: "FAIL", preflight.Outcome.PERSON: "you "}
+    lines = []
+    for check in checks:
+        detail = check.detail.replace("\n", "\n       ")
+        lines.append(f"[{marks[check.outcome]}] {check.item}: {detail}")
+    verdict = preflight.failed(checks)
+    lines.append("Not ready: fix what failed." if verdict else "Ready once a person has done the items marked 'you'.")
+    _emit(as_json, {"ready": not verdict, "checks": [check.as_dict() for check in checks]}, "\n".join(lines))
+    if verdict:
+        raise typer.Exit(1)
 
 
 def main() -> None:

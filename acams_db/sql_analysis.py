@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from pglast import ast, parse_plpgsql, parse_sql
+from pglast import ast, parse_plpgsql, parse_sql, visitors
 from pglast.enums import AlterTableType, ConstrType, DropBehavior, ObjectType
 from pglast.parser import ParseError, scan
 from pglast.stream import RawStream
@@ -633,3 +633,26 @@ def breaking_notes(parsed: ParsedSql) -> list[tuple[int, str]]:
     """(line, text) of each `-- breaking: …` comment (a real comment, not text inside a string)."""
     matches = ((comment.line, BREAKING_NOTE.match(comment.text)) for comment in parsed.comments)
     return [(line, match["note"]) for line, match in matches if match]
+
+
+def tables_named(parsed: ParsedSql) -> set[str]:
+    """The tables the statements name (read, written, altered, created, renamed to or dropped), unqualified."""
+    names: set[str] = set()
+    finder = _RangeVarNames(names)
+    for statement in parsed.statements:
+        finder(statement.node)
+        node = statement.node
+        if isinstance(node, ast.DropStmt) and node.removeType == ObjectType.OBJECT_TABLE:
+            names |= {_dotted(name).rsplit(".", 1)[-1] for name in node.objects or ()}
+        if isinstance(node, ast.RenameStmt) and node.renameType == ObjectType.OBJECT_TABLE and node.newname:
+            names.add(node.newname)
+    return names
+
+
+class _RangeVarNames(visitors.Visitor):
+    def __init__(self, names: set[str]) -> None:
+        self.names = names
+
+    def visit_RangeVar(self, ancestors: Any, node: ast.RangeVar) -> None:
+        if node.relname:
+            self.names.add(node.relname)

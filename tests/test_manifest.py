@@ -7,9 +7,7 @@ import json
 from pathlib import Path
 
 from acams_db import manifest
-from tests.support import PostgresServer, Project
-
-HISTORY = ["20240101_120000_init", "20240102_140000_add_magic_link_tokens", "20240103_100000_add_indexes"]
+from tests.support import HISTORY, PostgresServer, Project
 
 
 def recorded(project: Project) -> dict[str, str]:

@@ -9,31 +9,7 @@ from acams_db import revert
 from acams_db.database import Database
 from acams_db.migrations import local_migrations
 from acams_db.settings import load_settings
-from tests.support import PostgresServer, Project
-
-HISTORY = ["20240101_120000_init", "20240102_140000_add_magic_link_tokens", "20240103_100000_add_indexes"]
-WIDGET_MODEL = "model Widget {\n  id    Int    @id\n  label String\n}\n"
-
-# Every column, index, constraint and enum of the public schema except Prisma's bookkeeping.
-SCHEMA_QUERY = """
-SELECT 'column ' || table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable
-       || ' ' || coalesce(column_default, '')
-  FROM information_schema.columns WHERE table_schema = 'public' AND table_name <> '_prisma_migrations'
-UNION ALL
-SELECT 'index ' || indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename <> '_prisma_migrations'
-UNION ALL
-SELECT 'constraint ' || conrelid::regclass || ' ' || conname || ' ' || pg_get_constraintdef(oid)
-  FROM pg_constraint
- WHERE connamespace = 'public'::regnamespace AND conrelid <> 0 AND conrelid::regclass::text <> '_prisma_migrations'
-UNION ALL
-SELECT 'enum ' || t.typname || ' ' || string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder)
-  FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid GROUP BY t.typname
-ORDER BY 1
-"""
-
-
-def schema_of(postgres: PostgresServer, url: str) -> list[str]:
-    return postgres.psql(SCHEMA_QUERY, url=url).splitlines()
+from tests.support import HISTORY, WIDGET_MODEL, PostgresServer, Project, schema_of
 
 
 def add_widgets_and_nicknames(project: Project) -> str:
