@@ -248,8 +248,12 @@ def write_new_migration(settings: Settings, name: str, sql: str) -> Path:
 
 
 def reset(settings: Settings, database: Database) -> list[str]:
-    """Drop everything in the database and apply every migration again; return the migrations applied."""
+    """Drop everything in the database and apply every migration again; return the migrations applied.
+
+    Development only (the CLI refuses it elsewhere), so what it applies is recorded like a deploy there.
+    """
     run_prisma(settings, ["migrate", "reset", "--force", "--skip-generate", "--skip-seed"], database=database)
+    record_applied(settings, database)
     return status(settings, database, check_schema_drift=False).applied
 
 
