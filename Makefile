@@ -8,8 +8,8 @@ PYTHON_INSTALLED := $(VENV)/.installed
 NODE_INSTALLED := node_modules/.installed
 
 .DEFAULT_GOAL := setup
-.PHONY: setup install migrate deploy status reset resolve generate seed db-stop database backup backups restore \
-        test lint format typecheck check bench clean
+.PHONY: setup install migrate deploy status reset resolve generate seed db-stop database studio backup backups restore \
+        review lint-migrations migrate-data revert rollback preflight test lint format typecheck check bench clean
 
 ## The one command: install, start the embedded database, apply migrations, generate the client, seed.
 setup: install
@@ -59,11 +59,35 @@ generate: install
 seed: install
 	$(CLI) seed $(if $(file),--file "$(file)") $(if $(prune),--prune) $(if $(dry_run),--dry-run)
 
+review: install
+	$(CLI) review
+
+# Needs no database; part of `make lint`, so of `make check` and CI.
+lint-migrations: install
+	$(CLI) lint-migrations
+
+migrate-data: install
+	$(CLI) migrate-data "$(name)"
+
+revert: install
+	$(CLI) revert "$(name)"
+
+rollback: install
+	$(CLI) rollback $(if $(force),--force) $(if $(dry_run),--dry-run)
+
+# The checklist before a deploy; production unless env=staging.
+preflight: install
+	$(CLI) preflight --env "$(or $(env),production)"
+
 database: install
 	$(CLI) database
 
 db-stop: install
 	$(CLI) db-stop
+
+# Prisma Studio on 127.0.0.1 until Ctrl+C; read-only outside development.
+studio: install
+	$(CLI) studio $(if $(port),--port $(port)) $(if $(read_only),--read-only)
 
 test: install
 	$(PYTEST) $(PYTEST_ARGS)
@@ -71,6 +95,7 @@ test: install
 lint: install
 	$(VENV)/bin/ruff check acams_db tests scripts bench
 	$(VENV)/bin/ruff format --check acams_db tests scripts bench
+	$(CLI) lint-migrations
 
 format: install
 	$(VENV)/bin/ruff format acams_db tests scripts bench

@@ -4,9 +4,11 @@ import { defineConfig } from 'prisma/config';
 import './engine/cli-environment.mjs';
 import { ProjectPgAdapterFactory } from './engine/pg-adapter.mjs';
 import { resolveDatabaseUrls } from './engine/project.mjs';
+import { studioAdapterFactory } from './engine/studio.mjs';
 
 export default defineConfig({
-  experimental: { adapter: true },
+  // `studio` needs experimental.studio; `adapter` and engine 'js' the adapter flag.
+  experimental: { adapter: true, studio: true },
   engine: 'js',
   schema: 'schema.prisma',
   migrations: { path: 'prisma_migrations' },
@@ -14,4 +16,6 @@ export default defineConfig({
     const { url, shadowUrl } = resolveDatabaseUrls();
     return new ProjectPgAdapterFactory(url, { shadowDatabaseUrl: shadowUrl });
   },
+  // Prisma Studio: loopback only, read-only outside development (engine/studio.mjs).
+  studio: { adapter: studioAdapterFactory },
 });

@@ -10,9 +10,24 @@ from typing import Annotated, Any
 
 import typer
 
-from acams_db import backups, deployment, embedded, generate, guardrails, migrations
+from acams_db import (
+    backups,
+    data_migration,
+    deployment,
+    embedded,
+    generate,
+    guardrails,
+    migration_lint,
+    migrations,
+    preflight,
+    revert,
+    rollback,
+    sql_display,
+)
 from acams_db import database as database_module
+from acams_db import review as review_module
 from acams_db import seed as seed_module
+from acams_db import studio as studio_module
 from acams_db.database import Database
 from acams_db.errors import ToolchainError
 from acams_db.naming import check_descriptive_name
@@ -390,6 +405,49 @@ def show_database(environment: EnvironmentOption = None, as_json: JsonOption = F
     )
 
 
+@app.command()
+def studio(
+    port: Annotated[
+        int | None, typer.Option("--port", help="Port on 127.0.0.1 (default: the first free from 5555).")
+    ] = None,
+    read_only: Annotated[
+        bool, typer.Option("--read-only", help="Open read-only in development too (always so elsewhere).")
+    ] = False,
+    allow_production: Annotated[
+        bool, typer.Option("--allow-production", help="Allow production (opens read-only).")
+    ] = False,
+    open_browser: Annotated[bool, typer.Option("--open", help="Open Studio in the default browser.")] = False,
+    internal_access: Annotated[bool, typer.Option("--internal-access", hidden=True)] = False,
+    environment: EnvironmentOption = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the address as one JSON line once Studio answers.")
+    ] = False,
+) -> None:
+    """Open Prisma Studio on the environment's database, on 127.0.0.1 only; runs until Ctrl+C.
+
+    Read-write in development, read-only in staging; refused in production unless --allow-production (read-only).
+    """
+    settings = load_settings(environment)
+    access = studio_module.studio_access(settings, allow_production=allow_production, read_only=read_only)
+    if internal_access:  # engine/studio.mjs, for `prisma studio` typed by hand: the URL and access on a pipe
+        if sys.stdout.isatty():
+            raise ToolchainError("--internal-access prints credentials and only writes to a pipe.")
+        database = database_module.resolve(settings)
+        typer.echo(json.dumps({"url": database.url, "read_only": access.read_only}))
+        return
+    database = _database(settings)
+
+    def announce(url: str) -> None:
+        document = {"url": url, "access": access.label}
+        typer.echo(json.dumps(document) if as_json else f"Prisma Studio ({access.label}): {url}  (Ctrl+C stops it)")
+        sys.stdout.flush()
+
+    port = studio_module.choose_port(port)
+    raise typer.Exit(
+        studio_module.run_studio(settings, database, access, port=port, open_browser=open_browser, on_ready=announce)
+    )
+
+
 @app.command("internal-database-url", hidden=True)
 def internal_database_url(environment: EnvironmentOption = None) -> None:
     """For engine/project.mjs only: the unredacted URLs as JSON on a pipe."""
@@ -398,6 +456,176 @@ def internal_database_url(environment: EnvironmentOption = None) -> None:
     settings = load_settings(environment)
     database = database_module.resolve(settings)
     typer.echo(json.dumps({"url": database.url, "shadow_url": database.shadow_url}))
+
+
+# Review, migration lint, data migrations and revert: the strategy document's rules as commands.
+
+
+@app.command()
+def review(
+    names: Annotated[
+        list[str] | None, typer.Argument(help="Migration folders to review (default: every pending one).")
+    ] = None,
+    environment: EnvironmentOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Print each pending migration's SQL with warnings for risky statements and the rows they affect there.
+
+    Warns about dropped tables, columns, types and indexes, required columns without a default, type changes,
+    new unique constraints, renames, and statements holding long locks (CREATE INDEX without CONCURRENTLY…).
+    Reads the database, changes nothing; exit 0 whatever it finds.
+    """
+    settings = load_settings(environment)
+    database = _database(settings)
+    if names:
+        reviews = review_module.review_migrations(settings, database, names)
+    else:
+        reviews = review_module.review_pending(settings, database)
+    if as_json:
+        typer.echo(json.dumps({"migrations": [r.as_dict() for r in reviews]}, indent=2))
+        return
+    for reviewed in reviews:
+        sql_display.print_review(reviewed)
+    typer.echo(f"{len(reviews)} migration(s) reviewed." if reviews else "No pending migrations.")
+
+
+@app.command("lint-migrations")
+def lint_migrations(as_json: JsonOption = False) -> None:
+    """Check prisma_migrations/ against the migration rules; needs no database. Exit 1 on any error.
+
+    Rules: folders named YYYYMMDD_HHMMSS_name, in order, not in the future; never edited or deleted after being
+    recorded in manifest.json; no schema and data changes in one migration; destructive statements documented
+    with a `-- breaking:` note. One line per finding: file:line: rule: message.
+    """
+    settings = load_settings(None)
+    findings = migration_lint.lint_migrations(settings.migrations_dir)
+    failed = migration_lint.errors(findings)
+    summary = f"{len(failed)} error(s), {len(findings) - len(failed)} warning(s)." if findings else "No problems."
+    _emit(
+        as_json,
+        {"ok": not failed, "findings": [finding.as_dict() for finding in findings]},
+        "\n".join([*map(str, findings), summary]),
+    )
+    raise typer.Exit(1 if failed else 0)
+
+
+@app.command("migrate-data")
+def migrate_data(
+    name: Annotated[str, typer.Argument(help="Descriptive lower snake_case name, e.g. backfill_new_field.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Create an empty data-only migration YYYYMMDD_HHMMSS_NAME from a transaction template, to fill in.
+
+    Writes the file only. Once filled in, apply it in development (make deploy), which records it in
+    manifest.json, and commit both.
+    """
+    check_descriptive_name(name)
+    settings = load_settings(None)
+    folder = data_migration.create_data_migration(settings, name).relative_to(settings.project_root)
+    _emit(
+        as_json,
+        {"created": str(folder)},
+        f"Created {folder}/{migrations.MIGRATION_FILE}: fill it in, then apply it in development (make deploy).",
+    )
+
+
+@app.command("revert")
+def revert_migration(
+    name: Annotated[str, typer.Argument(help="The migration to revert: its folder or its descriptive name.")],
+    environment: EnvironmentOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Write a new migration <now>_revert_NAME holding the reverse SQL of migration NAME, for review.
+
+    Production's way back ("create a new migration to fix issues"): nothing is applied. Data loss is flagged
+    as in review. It only writes files, so it is allowed everywhere, but belongs on a developer machine; it
+    replays the migrations on a shadow database of the environment's server (or SHADOW_DATABASE_URL).
+    """
+    settings = load_settings(environment)
+    database = _database(settings)
+    created = revert.create_revert(settings, database, name)
+    (reviewed,) = review_module.review_migrations(settings, database, [created.folder.name])
+    folder = created.folder.relative_to(settings.project_root)
+    if as_json:
+        typer.echo(json.dumps({"reverted": created.reverted, "created": str(folder), **reviewed.as_dict()}, indent=2))
+        return
+    sql_display.print_review(reviewed)
+    typer.echo(
+        f"Created {folder}/{migrations.MIGRATION_FILE} reverting {created.reverted}. Not applied: review it"
+        + (", fill in its -- breaking: note" if reviewed.destructive else "")
+        + ", then apply it in development (make deploy) and commit it."
+    )
+
+
+@app.command("rollback")
+def rollback_last(
+    force: Annotated[bool, typer.Option("--force", help="Do not ask for confirmation (scripts).")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the down SQL; change nothing.")] = False,
+    environment: EnvironmentOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Development only: undo the last applied migration in the database; its folder stays for you to edit or delete.
+
+    The down SQL is Prisma's diff from the applied migrations to the same without the last one. It is shown,
+    then applied in one transaction with the migration marked rolled back.
+    """
+    settings = load_settings(environment)
+    guardrails.require_development(
+        settings, "rollback", "Undo a migration with a new forward migration: make revert name=..., then deploy it."
+    )
+    database = _database(settings)
+    planned = rollback.plan(settings, database)
+    if not as_json:
+        typer.echo(f"Rolling back {planned.name} with:\n")
+        sql_display.print_sql(planned.sql or "-- (no schema change: a data migration; only its record is undone)\n")
+        for risk in planned.risks:
+            typer.echo(f"warning: line {risk.line}: {risk.rule}: {risk.message}", err=True)
+    if dry_run:
+        if as_json:
+            _emit(True, {**planned.as_dict(), "applied": False}, "")
+        return
+    if not force:
+        if not sys.stdin.isatty():
+            raise ToolchainError(
+                "rollback changes the database and needs confirmation: run it on a terminal, or pass --force."
+            )
+        typer.confirm(f"Apply this to {database.display}?", abort=True)
+    rollback.apply(settings, database, planned)
+    folder = (settings.migrations_dir / planned.name).relative_to(settings.project_root)
+    _emit(
+        as_json,
+        {**planned.as_dict(), "applied": True},
+        f"Rolled back {planned.name}. {folder}/ is still there: edit it (or schema.prisma) and make deploy, "
+        "or delete it.",
+    )
+
+
+@app.command("preflight")
+def run_preflight(
+    environment: Annotated[
+        str | None, typer.Option("--env", help="The environment about to be deployed (default: production).")
+    ] = "production",
+    as_json: JsonOption = False,
+) -> None:
+    """The deployment checklist: each item passed, failed or needs a person. Exit 1 when any failed.
+
+    Schema valid and formatted, migration lint, the question bank, the database's state, pending migrations with
+    their review warnings, applied on staging first, a backup, a maintenance window, the seed after a Question
+    change, monitoring. Reads only.
+    """
+    settings = load_settings(environment)
+    typer.echo(f"environment: {settings.environment}", err=True)
+    checks = preflight.preflight(settings)
+    marks = {preflight.Outcome.PASSED: "ok  ", preflight.Outcome.FAILED: "FAIL", preflight.Outcome.PERSON: "you "}
+    lines = []
+    for check in checks:
+        detail = check.detail.replace("\n", "\n       ")
+        lines.append(f"[{marks[check.outcome]}] {check.item}: {detail}")
+    verdict = preflight.failed(checks)
+    lines.append("Not ready: fix what failed." if verdict else "Ready once a person has done the items marked 'you'.")
+    _emit(as_json, {"ready": not verdict, "checks": [check.as_dict() for check in checks]}, "\n".join(lines))
+    if verdict:
+        raise typer.Exit(1)
 
 
 def main() -> None:

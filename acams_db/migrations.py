@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
 
-from acams_db import engine_sql, naming
+from acams_db import engine_sql, manifest, naming
 from acams_db.database import Database
 from acams_db.errors import ToolchainError
 from acams_db.prisma_cli import run_engine_script, run_prisma
@@ -166,15 +166,12 @@ def create(settings: Settings, database: Database, name: str, *, create_only: bo
     migration that fails to apply is removed again and marked rolled back, so a
     failure leaves the folder and the database as they were.
     """
-    folder_name = naming.folder_name(name)
+    naming.check_descriptive_name(name)
     _refuse_after_failure(status(settings, database, check_schema_drift=False))
     sql = schema_changes(settings, database)
     if not sql:
         return None
-    folder = settings.migrations_dir / folder_name
-    if folder.exists():
-        raise ToolchainError(f"{folder} already exists; wait a second and run the command again.")
-    _write_folder_atomically(settings.migrations_dir, folder, sql)
+    folder = write_new_migration(settings, name, sql)
     if create_only:
         return CreatedMigration(folder, sql, applied=False)
     try:
@@ -190,6 +187,7 @@ def deploy(settings: Settings, database: Database) -> list[str]:
 
     Concurrent deploys take turns on Prisma's advisory lock: each migration is applied once, by one of them.
     A migration that fails is rolled back and recorded as failed; deploys refuse to go on until it is resolved.
+    In development, migrations applied for the first time are recorded in manifest.json (record_applied).
     """
     _refuse_after_failure(status(settings, database, check_schema_drift=False))
     try:
@@ -203,14 +201,59 @@ def deploy(settings: Settings, database: Database) -> list[str]:
             f"{_reason(str(error))}\n"
             f"Fix {failed[0]}/{MIGRATION_FILE}, then run: make resolve name={failed[0]} as=rolled-back && make deploy"
         ) from error
+    if settings.environment == "development":
+        record_applied(settings, database)
     # Prisma lists the folders this process applied, one per line: "  └─ 20240101_120000_init/".
     listed = {line.strip().removeprefix("└─ ").rstrip("/") for line in output.splitlines()}
     return [migration.name for migration in local_migrations(settings) if migration.name in listed]
 
 
+def record_applied(settings: Settings, database: Database) -> list[str]:
+    """Record in manifest.json each migration applied to `database` whose migration.sql is unchanged since.
+
+    Recorded checksums never change; returns the names added. Reads the database only when a local migration
+    is not recorded yet.
+    """
+    local = {migration.name: migration for migration in local_migrations(settings)}
+    if set(local) <= set(manifest.load(settings.migrations_dir).checksums):
+        return []
+    unchanged = {
+        record.name: record.checksum
+        for record in applied_records(settings, database)
+        if record.finished
+        and not record.rolled_back
+        and record.name in local
+        and local[record.name].checksum == record.checksum
+    }
+    return manifest.record(settings.migrations_dir, unchanged)
+
+
+def write_new_migration(settings: Settings, name: str, sql: str) -> Path:
+    """Write prisma_migrations/<UTC now>_<name>/migration.sql, all or nothing, and return the folder.
+
+    Refused when the folder exists, or when it would sort before a migration already there: Prisma applies
+    migrations in name order, so it would run out of order on databases that have the later one.
+    """
+    folder = settings.migrations_dir / naming.folder_name(name)
+    if folder.exists():
+        raise ToolchainError(f"{folder} already exists; wait a second and run the command again.")
+    newest = max((migration.name for migration in local_migrations(settings)), default=None)
+    if newest is not None and folder.name < newest:
+        raise ToolchainError(
+            f"{folder.name} would sort before {newest}, which is already in prisma_migrations/: "
+            "is this machine's clock right?"
+        )
+    _write_folder_atomically(settings.migrations_dir, folder, sql)
+    return folder
+
+
 def reset(settings: Settings, database: Database) -> list[str]:
-    """Drop everything in the database and apply every migration again; return the migrations applied."""
+    """Drop everything in the database and apply every migration again; return the migrations applied.
+
+    Development only (the CLI refuses it elsewhere), so what it applies is recorded like a deploy there.
+    """
     run_prisma(settings, ["migrate", "reset", "--force", "--skip-generate", "--skip-seed"], database=database)
+    record_applied(settings, database)
     return status(settings, database, check_schema_drift=False).applied
 
 
@@ -276,6 +319,7 @@ def _withdraw(settings: Settings, database: Database, folder: Path) -> None:
     if folder.name in status(settings, database, check_schema_drift=False).failed:
         _mark(settings, database, folder.name, "rolled-back")
     shutil.rmtree(folder)
+    manifest.forget(settings.migrations_dir, folder.name)
 
 
 def _mark(settings: Settings, database: Database, name: str, resolution: str) -> None:

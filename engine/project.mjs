@@ -35,18 +35,29 @@ export function resolveDatabaseUrls(env = process.env) {
  * @returns {{ url: string, shadowUrl: string | undefined }}
  */
 export function projectDatabaseUrls() {
+  const resolved = askProject(['internal-database-url'], 'Could not resolve the database URL');
+  return { url: resolved.url, shadowUrl: resolved.shadow_url ?? undefined };
+}
+
+/**
+ * Run `acams-db ARGUMENTS` with the project's Python and parse the JSON it
+ * prints on a pipe; its messages go to our stderr.
+ * @param {string[]} args
+ * @param {string} failure what went wrong, for the error when the command fails
+ * @returns {any}
+ */
+export function askProject(args, failure) {
   if (!existsSync(projectPython)) {
     throw new SetupError(`The project's Python environment is missing (${projectPython}). Run: make install`);
   }
   let output;
   try {
-    output = execFileSync(projectPython, ['-m', 'acams_db', 'internal-database-url'], {
+    output = execFileSync(projectPython, ['-m', 'acams_db', ...args], {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'inherit'],
     });
   } catch {
-    throw new SetupError('Could not resolve the database URL (see the message above).');
+    throw new SetupError(`${failure} (see the message above).`);
   }
-  const resolved = JSON.parse(output);
-  return { url: resolved.url, shadowUrl: resolved.shadow_url ?? undefined };
+  return JSON.parse(output);
 }

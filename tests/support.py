@@ -14,6 +14,9 @@ from urllib.parse import urlsplit, urlunsplit
 from acams_db import pg_tools
 
 REPOSITORY = Path(__file__).resolve().parent.parent
+# The shipped migration history, oldest first.
+HISTORY = ["20240101_120000_init", "20240102_140000_add_magic_link_tokens", "20240103_100000_add_indexes"]
+WIDGET_MODEL = "model Widget {\n  id    Int    @id\n  label String\n}\n"
 
 
 def with_database(url: str, database: str) -> str:
@@ -123,3 +126,26 @@ def copy_project(destination: Path, database_url: str) -> Project:
     for shared in ("engine", "node_modules", "data", "scripts"):
         (destination / shared).symlink_to(REPOSITORY / shared)
     return Project(destination, database_url)
+
+
+# Every column, index, constraint and enum of the public schema except Prisma's bookkeeping.
+SCHEMA_QUERY = """
+SELECT 'column ' || table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable
+       || ' ' || coalesce(column_default, '')
+  FROM information_schema.columns WHERE table_schema = 'public' AND table_name <> '_prisma_migrations'
+UNION ALL
+SELECT 'index ' || indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename <> '_prisma_migrations'
+UNION ALL
+SELECT 'constraint ' || conrelid::regclass || ' ' || conname || ' ' || pg_get_constraintdef(oid)
+  FROM pg_constraint
+ WHERE connamespace = 'public'::regnamespace AND conrelid <> 0 AND conrelid::regclass::text <> '_prisma_migrations'
+UNION ALL
+SELECT 'enum ' || t.typname || ' ' || string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder)
+  FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid GROUP BY t.typname
+ORDER BY 1
+"""
+
+
+def schema_of(postgres: PostgresServer, url: str) -> list[str]:
+    """The schema's columns, indexes, constraints and enums, one line each, sorted."""
+    return postgres.psql(SCHEMA_QUERY, url=url).splitlines()

@@ -11,9 +11,8 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 from acams_db.errors import RefusedError
-from tests.support import PostgresServer, Project
+from tests.support import HISTORY, PostgresServer, Project
 
-HISTORY = ["20240101_120000_init", "20240102_140000_add_magic_link_tokens", "20240103_100000_add_indexes"]
 REFUSED = RefusedError.exit_code
 
 

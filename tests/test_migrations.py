@@ -12,10 +12,7 @@ import time
 from collections.abc import Callable
 
 from acams_db.migrations import StatusCode
-from tests.support import PostgresServer, Project
-
-WIDGET_MODEL = "model Widget {\n  id    Int    @id\n  label String\n}\n"
-HISTORY = ["20240101_120000_init", "20240102_140000_add_magic_link_tokens", "20240103_100000_add_indexes"]
+from tests.support import HISTORY, WIDGET_MODEL, PostgresServer, Project
 
 
 def add_user(postgres: PostgresServer, project: Project) -> None:
