@@ -100,6 +100,10 @@ class Bank:
     def __iter__(self) -> Iterator[BankQuestion]:
         return self.questions(range(len(self)))
 
+    def __getitem__(self, index: int) -> BankQuestion:
+        [question] = self.questions([range(len(self))[index]])
+        return question
+
     @property
     def questions_digest(self) -> str:
         """SHA-256 of every question's id and content hash, as "<length of id>:<id><hash>" in code point order
@@ -183,11 +187,14 @@ class BankValidation:
 
 def _validate_in_worker(path: Path, outcome: Connection) -> None:
     try:
-        data = _read(path)
-        bank = _validated(path, data)
-        outcome.send((hashlib.sha256(data).hexdigest(), bank.questions_digest, bank.ids, bank.content_hashes))
-    except ToolchainError as error:
-        outcome.send(error)
+        try:
+            data = _read(path)
+            bank = _validated(path, data)
+            outcome.send((hashlib.sha256(data).hexdigest(), bank.questions_digest, bank.ids, bank.content_hashes))
+        except ToolchainError as error:
+            outcome.send(error)
+    except BrokenPipeError:
+        pass  # the seed that asked has gone (killed or failed): nobody to tell
 
 
 def _read(path: Path) -> bytes:

@@ -464,3 +464,10 @@ def test_the_worker_reports_every_problem_of_an_invalid_bank(tmp_path: Path) -> 
         "$.questions[0].stem: expected non-empty text",
         "$.questions[1].id: duplicate id 'AML-0001' (first at $.questions[0])",
     ]
+
+
+def test_a_bank_gives_its_questions_by_position(tmp_path: Path) -> None:
+    bank = load_bank(write_bank(tmp_path / "bank.json", [question(1), question(2, stem="Second?")]))
+    assert (bank[1].stem, bank[-2].id, [q.id for q in bank]) == ("Second?", "AML-0001", ["AML-0001", "AML-0002"])
+    with pytest.raises(IndexError):
+        bank[2]
