@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from acams_db import engine_sql, pg_tools
+from acams_db import engine_sql, migrations, pg_tools
 from acams_db.database import Database
 from acams_db.errors import ToolchainError
 from acams_db.settings import Settings
@@ -69,7 +69,7 @@ def create(settings: Settings, database: Database, label: str) -> Backup:
             exit_code=2,
         )
     created_at = datetime.now(UTC)
-    server_version, last_migration = _database_facts(settings, database)
+    server_version, last_migration = _server_version(settings, database), _last_migration(settings, database)
     schema = pg_tools.schema_of(database.url)
     stem = f"{created_at:%Y%m%d_%H%M%S}_{label}"
     partial: Path | None = None
@@ -167,7 +167,7 @@ def restore(settings: Settings, database: Database, archive: Path) -> Backup:
     schema = pg_tools.schema_of(database.url)
     if schema != backup.schema:
         raise ToolchainError(f"{archive} holds schema {backup.schema!r}, but this database uses {schema!r}.")
-    server_version, _ = _database_facts(settings, database)
+    server_version = _server_version(settings, database)
     pg_tools.pipe(
         ["pg_restore", "--no-owner", "--no-privileges", "--file=-", str(archive)],
         # The archive re-creates the schema; dropping it first removes what was added since the backup.
@@ -186,24 +186,15 @@ def restore(settings: Settings, database: Database, archive: Path) -> Backup:
     return backup
 
 
-def _database_facts(settings: Settings, database: Database) -> tuple[int, str | None]:
-    """The server's version number and the last migration applied to the database, if any."""
-    (row,) = engine_sql.query(
-        settings,
-        database,
-        "SELECT current_setting('server_version_num')::int AS version,"
-        " to_regclass('_prisma_migrations') IS NOT NULL AS migrated",
-    )
-    last = None
-    if row["migrated"]:
-        (record,) = engine_sql.query(
-            settings,
-            database,
-            "SELECT max(migration_name) AS name FROM _prisma_migrations"
-            " WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL",
-        )
-        last = record["name"]
-    return int(row["version"]), last
+def _server_version(settings: Settings, database: Database) -> int:
+    (row,) = engine_sql.query(settings, database, "SELECT current_setting('server_version_num')::int AS version")
+    return int(row["version"])
+
+
+def _last_migration(settings: Settings, database: Database) -> str | None:
+    """The newest migration applied to the database and not rolled back, if any."""
+    applied = (r.name for r in migrations.applied_records(settings, database) if r.finished and not r.rolled_back)
+    return max(applied, default=None)
 
 
 def _write_metadata(backup: Backup) -> None:

@@ -144,6 +144,13 @@ def _say(message: str) -> None:
     typer.echo(message, err=True)
 
 
+def _confirm(what: str, question: str, *, make_hint: str = "") -> None:
+    """Ask `question` on a terminal (aborting on no); off a terminal, refuse: scripts pass --force."""
+    if not sys.stdin.isatty():
+        raise ToolchainError(f"{what} and needs confirmation: run it on a terminal, or pass --force{make_hint}.")
+    typer.confirm(question, abort=True)
+
+
 @app.command()
 def status(
     environment: EnvironmentOption = None,
@@ -199,12 +206,11 @@ def reset(
     )
     database = _database(settings)
     if not force:
-        if not sys.stdin.isatty():
-            raise ToolchainError(
-                "reset deletes all data and needs confirmation: "
-                "run it on a terminal, or pass --force (make reset force=1)."
-            )
-        typer.confirm(f"Delete ALL data in {database.display} and re-apply every migration?", abort=True)
+        _confirm(
+            "reset deletes all data",
+            f"Delete ALL data in {database.display} and re-apply every migration?",
+            make_hint=" (make reset force=1)",
+        )
     applied = migrations.reset(settings, database)
     if no_seed:
         _emit(as_json, {"applied": applied}, f"Database reset; applied {len(applied)} migration(s).")
@@ -288,11 +294,7 @@ def restore(
     if settings.environment == "production":
         guardrails.require_production_consent(database.url, allow_production, confirm_database)
     elif not force:
-        if not sys.stdin.isatty():
-            raise ToolchainError(
-                "restore replaces all data and needs confirmation: run it on a terminal, or pass --force."
-            )
-        typer.confirm(f"Replace ALL data in {database.display} by {archive.name}?", abort=True)
+        _confirm("restore replaces all data", f"Replace ALL data in {database.display} by {archive.name}?")
     safety = None
     if deployment.backs_up(settings):
         _say("Backing up the current state first ...")
@@ -585,11 +587,7 @@ def rollback_last(
             _emit(True, {**planned.as_dict(), "applied": False}, "")
         return
     if not force:
-        if not sys.stdin.isatty():
-            raise ToolchainError(
-                "rollback changes the database and needs confirmation: run it on a terminal, or pass --force."
-            )
-        typer.confirm(f"Apply this to {database.display}?", abort=True)
+        _confirm("rollback changes the database", f"Apply this to {database.display}?")
     rollback.apply(settings, database, planned)
     folder = (settings.migrations_dir / planned.name).relative_to(settings.project_root)
     _emit(

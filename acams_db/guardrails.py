@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from acams_db import pg_tools
 from acams_db.errors import RefusedError
 from acams_db.settings import ENVIRONMENTS, Settings, database_url_in_files
 
@@ -62,5 +63,5 @@ def database_identity(url: str) -> tuple[str, int, str, str]:
     host = (parts.hostname or query.get("host", ["localhost"])[0]).lower()
     port = parts.port or int(query.get("port", ["5432"])[0])
     name = unquote(parts.path.lstrip("/")) or unquote(parts.username or "")
-    schema = query.get("schema", ["public"])[0]
+    schema = pg_tools.schema_of(url)
     return ("localhost" if host in LOOPBACK_HOSTS else host, port, name, schema)

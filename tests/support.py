@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -9,6 +10,7 @@ import sys
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from acams_db import pg_tools
@@ -107,6 +109,23 @@ class Project:
             text=True,
             check=False,
         )
+
+    def run_at_once(self, count: int, *arguments: str, **extra_env: str | None) -> list[dict[str, Any]]:
+        """Start `count` processes of `acams-db ARGUMENTS --json` together; each must exit 0. Their JSON outputs."""
+        command = [sys.executable, "-m", "acams_db", *arguments, "--json"]
+        environment = self.environment(**extra_env)
+        processes = [
+            subprocess.Popen(
+                command, cwd=self.root, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            )
+            for _ in range(count)
+        ]
+        outputs = []
+        for process in processes:
+            stdout, stderr = process.communicate(timeout=300)
+            assert process.returncode == 0, stderr
+            outputs.append(json.loads(stdout))
+        return outputs
 
     def add_to_schema(self, text: str) -> None:
         self.schema.write_text(self.schema.read_text() + "\n" + text)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -120,19 +118,7 @@ def test_deploy_without_backup_must_be_explicit_and_is_logged(project: Project) 
 def test_four_concurrent_production_deploys_apply_each_migration_once(
     project: Project, postgres: PostgresServer
 ) -> None:
-    command = [sys.executable, "-m", "acams_db", "deploy", "--json"]
-    environment = project.environment(ACAMS_ENV="production")
-    processes = [
-        subprocess.Popen(
-            command, cwd=project.root, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        for _ in range(4)
-    ]
-    reports = []
-    for process in processes:
-        stdout, stderr = process.communicate(timeout=300)
-        assert process.returncode == 0, stderr
-        reports.append(json.loads(stdout))
+    reports = project.run_at_once(4, "deploy", ACAMS_ENV="production")
     assert sorted(name for report in reports for name in report["applied"]) == HISTORY
     assert postgres.psql("SELECT count(*) FROM _prisma_migrations", url=project.database_url) == str(len(HISTORY))
     # Every deploy that saw pending migrations backed up, each into its own archive.

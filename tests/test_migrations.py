@@ -37,16 +37,7 @@ def test_deploy_on_an_empty_database_applies_the_history(project: Project, postg
 
 def test_concurrent_deploys_apply_each_migration_once(project: Project, postgres: PostgresServer) -> None:
     """Four deploys at once all succeed; between them every migration is applied, and reported, exactly once."""
-    command = [sys.executable, "-m", "acams_db", "deploy", "--json"]
-    processes = [
-        subprocess.Popen(command, cwd=project.root, env=project.environment(), stdout=subprocess.PIPE, text=True)
-        for _ in range(4)
-    ]
-    reported = []
-    for process in processes:
-        stdout, _ = process.communicate(timeout=300)
-        assert process.returncode == 0
-        reported += json.loads(stdout)["applied"]
+    reported = [name for report in project.run_at_once(4, "deploy") for name in report["applied"]]
     assert sorted(reported) == HISTORY
     rows = postgres.psql("SELECT count(*) FROM _prisma_migrations", url=project.database_url)
     assert rows == str(len(HISTORY))

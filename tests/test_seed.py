@@ -270,23 +270,7 @@ def test_a_seed_killed_midway_leaves_the_previous_state(
 
 
 def test_two_seeds_at_once_serialise(migrated: Project, postgres: PostgresServer) -> None:
-    command = [sys.executable, "-m", "acams_db", "seed", "--json"]
-    processes = [
-        subprocess.Popen(
-            command,
-            cwd=migrated.root,
-            env=migrated.environment(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(2)
-    ]
-    reports = []
-    for process in processes:
-        stdout, stderr = process.communicate(timeout=300)
-        assert process.returncode == 0, stderr
-        reports.append(json.loads(stdout))
+    reports = migrated.run_at_once(2, "seed")
     size = len(load_bank(SHIPPED_BANK))
     assert sorted((r["created"], r["unchanged"]) for r in reports) == [(0, size), (size, 0)]
     assert counts(postgres, migrated) == (size, 4 * size)
