@@ -21,6 +21,8 @@ install: $(PYTHON_INSTALLED) $(NODE_INSTALLED)
 $(PYTHON_INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	# Bytecode for our own (editable) package, which pip leaves as source: for where Python may not write it.
+	$(VENV)/bin/python -m compileall -q acams_db
 	touch $@
 
 # --ignore-scripts: @prisma/engines' postinstall would try to download native engines.

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import compileall
 import hashlib
 import importlib.metadata
+import importlib.util
 import sys
 from pathlib import Path
 
+from acams_db.errors import SetupMissingError
 from acams_db.prisma_cli import run_prisma
 from acams_db.settings import Settings
 
@@ -35,12 +38,20 @@ def generate(settings: Settings, *, force: bool = False) -> bool:
     if not force and stamp.is_file() and stamp.read_text().strip() == digest and _client_is_generated():
         return False
     run_prisma(settings, ["generate"], database=None)
+    # Compiled to bytecode now: where Python may not write bytecode (PYTHONDONTWRITEBYTECODE, as container images
+    # often set, or a read-only install), every import would compile the client's half a megabyte of source again.
+    compileall.compile_dir(_client_package(), quiet=1)
     stamp.write_text(digest + "\n")
     return True
 
 
-def _client_is_generated() -> bool:
-    import importlib.util
-
+def _client_package() -> Path:
+    """The folder of the `prisma` package, where the client is generated."""
     spec = importlib.util.find_spec("prisma")
-    return spec is not None and spec.origin is not None and (Path(spec.origin).parent / "client.py").is_file()
+    if spec is None or spec.origin is None:
+        raise SetupMissingError("Prisma Client Python (PyPI prisma) is not installed. Run: make install")
+    return Path(spec.origin).parent
+
+
+def _client_is_generated() -> bool:
+    return (_client_package() / "client.py").is_file()

@@ -18,6 +18,7 @@ import gc
 import hashlib
 import json
 import multiprocessing
+import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -90,8 +91,8 @@ class Bank:
         self.path = path
         self.ids = ids
         self.content_hashes = content_hashes
+        self.file_digest = file_digest
         self._raw_questions = raw_questions
-        self._file_digest = file_digest
         self._questions_digest = questions_digest
 
     def __len__(self) -> int:
@@ -123,7 +124,7 @@ class Bank:
 
     def _read_again(self) -> list[msgspec.Raw]:
         data = _read(self.path)
-        if hashlib.sha256(data).hexdigest() != self._file_digest:
+        if hashlib.sha256(data).hexdigest() != self.file_digest:
             raise ToolchainError(f"{self.path} changed while it was seeded; nothing was written. Seed again.")
         return _FILE_DECODER.decode(data).questions
 
@@ -147,13 +148,30 @@ def load_bank(path: Path) -> Bank:
     return _validated(path, _read(path))
 
 
+def file_sha256(path: Path) -> str | None:
+    """SHA-256 of the file's bytes, or None when it cannot be read (validation then says why)."""
+    try:
+        with path.open("rb") as file:
+            return hashlib.file_digest(file, "sha256").hexdigest()
+    except OSError:
+        return None
+
+
+def validator_digest() -> str:
+    """SHA-256 of what decides whether a bank is valid and what its content hashes are: this module's code,
+    the JSON Schema and msgspec's version. The same file passes or fails alike under the same digest."""
+    parts = (Path(__file__).read_bytes(), SCHEMA_PATH.read_bytes(), msgspec.__version__.encode())
+    return hashlib.sha256(b"".join(hashlib.sha256(part).digest() for part in parts)).hexdigest()
+
+
 class BankValidation:
     """The bank at `path` read and validated in a worker process, while this process does other work: the
     seed imports Prisma Client Python and starts the engine meanwhile, a second or so, on the other core.
 
     The worker is forked, so it starts at once with everything imported. It sends back each question's id
     and content hash and their digest (or the problems), not the questions: the seed reads the file again
-    only if it has questions to write, and refuses it if it changed since.
+    only if it has questions to write, and refuses it if it changed since. It runs at a lower priority:
+    the seed may find it has no need of the result (see seed.py), and should not wait on it meanwhile.
     """
 
     def __init__(self, path: Path) -> None:
@@ -186,6 +204,8 @@ class BankValidation:
 
 
 def _validate_in_worker(path: Path, outcome: Connection) -> None:
+    # Linux's idle class: the worker takes only CPU time nothing else wants (the seed's start-up comes first).
+    os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
     try:
         try:
             data = _read(path)

@@ -5,6 +5,12 @@ options, unchanged ones not written at all. Questions in the database but not
 in the file are reported and left alone, or deactivated with `prune` (never
 deleted: attempts refer to them). Runs on Prisma Client Python through the
 real engine.
+
+Every seed that validated its file records it in question_bank_seeds: the
+file's SHA-256, the validator's, and the questions' digest. When the table
+still holds exactly what such a file gave, the same file seeded again is not
+validated again (it would pass again: same bytes, same validator) and nothing
+is written.
 """
 
 from __future__ import annotations
@@ -19,8 +25,8 @@ from typing import Any
 
 import msgspec
 
-from acams_db.errors import SetupMissingError
-from acams_db.question_bank import Bank, BankValidation
+from acams_db.errors import SetupMissingError, ToolchainError
+from acams_db.question_bank import Bank, BankValidation, file_sha256, validator_digest
 
 # Two seeds started at once take turns on this PostgreSQL advisory lock (an
 # arbitrary number reserved for the seed); the second then finds nothing to do.
@@ -49,6 +55,8 @@ class SeedPlan:
     # Active in the database, absent from the file.
     missing: list[str] = field(default_factory=list)
     deactivate: list[str] = field(default_factory=list)
+    # False when this exact file was validated and seeded before, and the table still holds what it gave.
+    validated: bool = True
 
     @property
     def writes(self) -> int:
@@ -64,6 +72,7 @@ class SeedReport:
     missing: list[str]
     seconds: float
     dry_run: bool
+    validated: bool
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -75,6 +84,7 @@ class SeedReport:
             "missing_ids": self.missing,
             "seconds": round(self.seconds, 3),
             "dry_run": self.dry_run,
+            "validated": self.validated,
         }
 
 
@@ -111,25 +121,29 @@ async def seed(
     """
     started = time.monotonic()
     # The bank is validated in a worker process while this one imports the client, starts the engine and
-    # asks the database for its digest of the questions.
+    # asks the database for its digest of the questions; a thread hashes the file meanwhile.
     validation = BankValidation(bank_path)
+    file_digest = asyncio.ensure_future(asyncio.to_thread(file_sha256, bank_path))
     client = None
     try:
         client = _client(database_url)
         try:
-            await client.connect()
+            await _connect(client)
         except Exception:
             validation.result()  # an invalid bank is the error to report
             raise
         if dry_run:
-            bank, plan = await _plan(client, validation, prune=prune)
+            bank, plan = await _plan(client, validation, await file_digest, prune=prune)
         else:
             async with client.tx(timeout=TRANSACTION_TIMEOUT, max_wait=TRANSACTION_MAX_WAIT) as transaction:
                 await transaction.execute_raw("SELECT pg_advisory_xact_lock($1)", SEED_LOCK_KEY)
-                bank, plan = await _plan(transaction, validation, prune=prune)
-                await _write(transaction, bank, plan, progress or (lambda _done, _total: None))
+                bank, plan = await _plan(transaction, validation, await file_digest, prune=prune)
+                if bank is not None:
+                    await _write(transaction, bank, plan, progress or (lambda _done, _total: None))
+                    await _record(transaction, bank, plan)
     finally:
         validation.close()
+        await asyncio.gather(file_digest, return_exceptions=True)
         if client is not None:
             await client.disconnect()
     return SeedReport(
@@ -140,6 +154,7 @@ async def seed(
         missing=plan.missing,
         seconds=time.monotonic() - started,
         dry_run=dry_run,
+        validated=plan.validated,
     )
 
 
@@ -151,30 +166,69 @@ def _client(database_url: str) -> Any:
     return Prisma(datasource={"url": database_url})
 
 
-async def _plan(client: Any, validation: BankValidation, *, prune: bool) -> tuple[Bank, SeedPlan]:
-    """The validated bank, and the plan against the questions stored now. When the table holds exactly the
-    bank's questions, all active, its digest says so, and the stored hashes need not travel."""
-    stored_digest = asyncio.ensure_future(client.query_raw(STORED_DIGEST))
+async def _connect(client: Any) -> None:
+    from prisma.engine.errors import EngineConnectionError  # loaded already, with the client
+
     try:
-        bank = await asyncio.to_thread(validation.result)
-    except BaseException:
-        stored_digest.cancel()
-        await asyncio.gather(stored_digest, return_exceptions=True)
-        raise
-    [stored] = await stored_digest
+        await client.connect()
+    except EngineConnectionError as error:
+        # The engine bridge has printed why on stderr: the database unreachable, most often.
+        raise ToolchainError("The query engine did not start (reason above); nothing was written.") from error
+
+
+async def _plan(
+    client: Any, validation: BankValidation, file_digest: str | None, *, prune: bool
+) -> tuple[Bank | None, SeedPlan]:
+    """The validated bank, and the plan against the questions stored now; no bank when this exact file was
+    validated and seeded before and the table still holds what it gave, all active. When the table holds
+    exactly the bank's questions, all active, its digest says so, and the stored hashes need not travel."""
+    stored = await _table_state(client, file_digest)
+    if stored["seeded_before"] and stored["all_active"]:
+        return None, SeedPlan(unchanged=stored["questions"], validated=False)
+    bank = await asyncio.to_thread(validation.result)
     if stored["digest"] == bank.questions_digest and stored["all_active"]:
         return bank, SeedPlan(unchanged=len(bank))
     return bank, plan_seed(bank, await _stored_questions(client), prune=prune)
 
 
-# Bank.questions_digest of the table's questions: SHA-256 of "<length of id>:<id><hash>" in code point order
-# of the ids (COLLATE "C").
-STORED_DIGEST = """
-SELECT encode(sha256(convert_to(coalesce(string_agg(
-         length(id) || ':' || id || content_hash, '' ORDER BY id COLLATE "C"), ''), 'UTF8')), 'hex') AS digest,
-       coalesce(bool_and(active), true) AS all_active
-FROM questions
+# Computed once: the seed's worker validates with the code loaded now.
+VALIDATOR_DIGEST = validator_digest()
+# The table's questions: how many, whether all are active, and Bank.questions_digest of them (SHA-256 of
+# "<length of id>:<id><hash>" in code point order of the ids, COLLATE "C"); and whether a seed of the file
+# with SHA-256 $1, validated by validator $2, recorded that same digest.
+TABLE_STATE = """
+WITH stored AS (
+  SELECT encode(sha256(convert_to(coalesce(string_agg(
+           length(id) || ':' || id || content_hash, '' ORDER BY id COLLATE "C"), ''), 'UTF8')), 'hex') AS digest,
+         coalesce(bool_and(active), true) AS all_active,
+         count(*)::integer AS questions
+  FROM questions
+)
+SELECT stored.*, EXISTS (
+  SELECT FROM question_bank_seeds AS seed
+  WHERE seed.file_sha256 = $1 AND seed.validator = $2 AND seed.questions_digest = stored.digest
+) AS seeded_before
+FROM stored
 """
+# PostgreSQL's codes for an undefined table and column: a database whose migrations are behind the code.
+SCHEMA_BEHIND = {"42P01", "42703"}
+
+
+async def _table_state(client: Any, file_digest: str | None) -> dict[str, Any]:
+    from prisma.errors import RawQueryError  # loaded already, with the client
+
+    try:
+        [stored] = await client.query_raw(TABLE_STATE, file_digest, VALIDATOR_DIGEST)
+    except RawQueryError as error:
+        if (error.meta or {}).get("code") not in SCHEMA_BEHIND:
+            raise
+        raise ToolchainError(
+            f"The database lacks part of the schema ({error}). Apply the pending migrations first: make deploy"
+            " (make status lists them). Nothing was written."
+        ) from error
+    return dict(stored)
+
+
 # content_hash is char(64); the active flag is one character.
 ACTIVE_FLAG = "CASE WHEN active THEN 't' ELSE 'f' END"
 # Every stored question: the ids as a JSON array, and their hashes and flags as one text of 65 characters each.
@@ -262,6 +316,22 @@ WHERE (answer_options.text, answer_options.is_correct) IS DISTINCT FROM (EXCLUDE
 """
 
 _ENCODER = msgspec.json.Encoder()
+
+
+async def _record(transaction: Any, bank: Bank, plan: SeedPlan) -> None:
+    """Record the seed of a validated file, also when it changed nothing (the next seed of it is then quick)."""
+    await transaction.questionbankseed.create(
+        data={
+            "fileName": str(bank.path),
+            "fileSha256": bank.file_digest,
+            "validator": VALIDATOR_DIGEST,
+            "questionsDigest": bank.questions_digest,
+            "questions": len(bank),
+            "created": len(plan.create),
+            "updated": len(plan.update),
+            "deactivated": len(plan.deactivate),
+        }
+    )
 
 
 async def _write(transaction: Any, bank: Bank, plan: SeedPlan, progress: Progress) -> None:

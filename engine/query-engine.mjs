@@ -2,6 +2,7 @@
 // The query engine executable Prisma Client Python runs: the native engine's
 // command line and HTTP interface, executed by the official WebAssembly engine.
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
 import { parseArgs } from 'node:util';
 import { SetupError, projectDatabaseUrls } from './project.mjs';
 import { WasmQueryEngine, engineVersion } from './bridge/wasm-engine.mjs';
@@ -62,13 +63,16 @@ async function main() {
     process.stdout.write(`query-engine ${engineVersion()}\n`);
     return;
   }
-  // Imported only to serve: Prisma Client Python runs `--version` before every connection.
-  const { createBridgeServer } = await import('./bridge/server.mjs');
   const datamodel = readDatamodel();
   const engine = new WasmQueryEngine({ datamodel, url: datasourceUrl(datamodel), logQueries: Boolean(process.env.LOG_QUERIES) });
-  await engine.connect();
-  await checkDatabaseReachable(engine);
-  const server = createBridgeServer({ engine, datamodel });
+  const handler = startEngine(engine, datamodel);
+  // Listening at once, requests wait for the engine: Prisma Client Python polls /status every 0.1 s until it
+  // answers, and a poll held open is answered the moment the engine is ready rather than at the next poll.
+  const server = http.createServer({ keepAlive: true }, (request, response) => {
+    handler.then((handle) => handle(request, response), () => {}); // a failed start ends the process below
+  });
+  server.listen(Number(values.port), '127.0.0.1');
+  await handler;
   const shutdown = async () => {
     server.close();
     server.closeAllConnections();
@@ -79,7 +83,19 @@ async function main() {
   process.on('SIGTERM', shutdown);
   // Never outlive the client that started us, even if it died without a signal.
   setInterval(() => { if (process.ppid !== parentPid) shutdown(); }, 500).unref();
-  server.listen(Number(values.port), '127.0.0.1');
+}
+
+/**
+ * The engine connected and the database reached; then the bridge's request handler.
+ * @param {WasmQueryEngine} engine
+ * @param {string} datamodel
+ */
+async function startEngine(engine, datamodel) {
+  // Imported only to serve: Prisma Client Python runs `--version` before every connection.
+  const { bridgeHandler } = await import('./bridge/server.mjs');
+  await engine.connect();
+  await checkDatabaseReachable(engine);
+  return bridgeHandler({ engine, datamodel });
 }
 
 main().catch((error) => {

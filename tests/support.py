@@ -9,6 +9,7 @@ import subprocess
 import sys
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -17,7 +18,20 @@ from acams_db import pg_tools
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 # The shipped migration history, oldest first.
-HISTORY = ["20240101_120000_init", "20240102_140000_add_magic_link_tokens", "20240103_100000_add_indexes"]
+HISTORY = [
+    "20240101_120000_init",
+    "20240102_140000_add_magic_link_tokens",
+    "20240103_100000_add_indexes",
+    "20261124_043556_add_question_bank_seeds",
+]
+
+
+def next_migration(name: str) -> str:
+    """A migration folder named NAME, dated a second after the newest of HISTORY: in order, not in the future."""
+    newest = datetime.strptime(HISTORY[-1][:15], "%Y%m%d_%H%M%S")
+    return f"{newest + timedelta(seconds=1):%Y%m%d_%H%M%S}_{name}"
+
+
 WIDGET_MODEL = "model Widget {\n  id    Int    @id\n  label String\n}\n"
 
 

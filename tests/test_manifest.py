@@ -7,7 +7,9 @@ import json
 from pathlib import Path
 
 from acams_db import manifest
-from tests.support import HISTORY, PostgresServer, Project
+from tests.support import HISTORY, PostgresServer, Project, next_migration
+
+NOTES = next_migration("add_notes")
 
 
 def recorded(project: Project) -> dict[str, str]:
@@ -24,7 +26,7 @@ def test_the_committed_manifest_holds_prismas_checksums(project: Project, postgr
 
 
 def test_prisma_ignores_the_manifest(project: Project) -> None:
-    """deploy, status and the drift check (migrate diff --from-migrations) see three migrations, not four."""
+    """deploy, status and the drift check (migrate diff --from-migrations) see the migration folders only, not the manifest as one more."""
     assert (project.migrations / "manifest.json").is_file()
     assert project.run("deploy").returncode == 0
     result = project.run("status", "--json")
@@ -34,13 +36,10 @@ def test_prisma_ignores_the_manifest(project: Project) -> None:
 
 def test_a_development_deploy_records_new_migrations(project: Project) -> None:
     assert project.run("deploy").returncode == 0
-    folder = project.write_migration("20240104_000000_add_notes", 'CREATE TABLE "notes" ("id" INT PRIMARY KEY);\n')
-    assert "20240104_000000_add_notes" not in recorded(project)
+    folder = project.write_migration(NOTES, 'CREATE TABLE "notes" ("id" INT PRIMARY KEY);\n')
+    assert NOTES not in recorded(project)
     assert project.run("deploy").returncode == 0
-    assert (
-        recorded(project)["20240104_000000_add_notes"]
-        == hashlib.sha256(folder.joinpath("migration.sql").read_bytes()).hexdigest()
-    )
+    assert recorded(project)[NOTES] == hashlib.sha256(folder.joinpath("migration.sql").read_bytes()).hexdigest()
     assert project.run("lint-migrations").returncode == 0
 
 
@@ -58,7 +57,7 @@ def test_create_only_is_recorded_once_deployed(project: Project) -> None:
 def test_staging_deploys_record_nothing(project: Project) -> None:
     """Only development records: a staging or production checkout is never written to."""
     assert project.run("deploy", "--env", "staging").returncode == 0
-    project.write_migration("20240104_000000_add_notes", 'CREATE TABLE "notes" ("id" INT PRIMARY KEY);\n')
+    project.write_migration(NOTES, 'CREATE TABLE "notes" ("id" INT PRIMARY KEY);\n')
     before = (project.migrations / "manifest.json").read_text()
     assert project.run("deploy", "--env", "staging").returncode == 0
     assert (project.migrations / "manifest.json").read_text() == before
@@ -67,11 +66,11 @@ def test_staging_deploys_record_nothing(project: Project) -> None:
 def test_a_migration_edited_after_apply_is_not_recorded(project: Project) -> None:
     """The manifest takes the checksum Prisma applied, not a later edit."""
     assert project.run("deploy").returncode == 0
-    folder = project.write_migration("20240104_000000_add_notes", 'CREATE TABLE "notes" ("id" INT PRIMARY KEY);\n')
+    folder = project.write_migration(NOTES, 'CREATE TABLE "notes" ("id" INT PRIMARY KEY);\n')
     assert project.run("deploy", "--env", "staging").returncode == 0
     (folder / "migration.sql").write_text('CREATE TABLE "notes" ("id" BIGINT PRIMARY KEY);\n')
     assert project.run("deploy").returncode == 0
-    assert "20240104_000000_add_notes" not in recorded(project)
+    assert NOTES not in recorded(project)
 
 
 def test_a_withdrawn_migration_leaves_no_entry(project: Project, postgres: PostgresServer) -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from acams_db import manifest
 from acams_db.migration_lint import Finding, lint_migrations
-from tests.support import REPOSITORY, copy_project
+from tests.support import REPOSITORY, copy_project, next_migration
 
 NOW = datetime(2024, 6, 1, 12, 0, 0, tzinfo=UTC)
 RECORDED = "20240101_120000_init"
@@ -53,7 +53,7 @@ def found(migrations_dir: Path) -> list[tuple[str, int | None, str]]:
 
 
 def test_the_repository_history_passes() -> None:
-    """The three migrations of the document, with the committed manifest, have no finding at all."""
+    """The committed history and manifest have no finding at all."""
     assert lint_migrations(REPOSITORY / "prisma_migrations") == []
 
 
@@ -215,13 +215,14 @@ def test_the_command_needs_no_database_and_exits_non_zero_on_errors(tmp_path: Pa
     clean = project.run("lint-migrations")
     assert (clean.returncode, clean.stdout.strip()) == (0, "No problems."), clean.stderr
 
-    write(project.migrations, "20240104_000000_mixed", 'CREATE TABLE "t" ("id" INT);\nINSERT INTO "t" VALUES (1);\n')
+    mixed = next_migration("mixed")
+    write(project.migrations, mixed, 'CREATE TABLE "t" ("id" INT);\nINSERT INTO "t" VALUES (1);\n')
     result = project.run("lint-migrations")
     assert result.returncode == 1
     assert result.stdout.splitlines() == [
-        "prisma_migrations/20240104_000000_mixed/: unrecorded: not recorded in manifest.json: apply it in "
+        f"prisma_migrations/{mixed}/: unrecorded: not recorded in manifest.json: apply it in "
         "development (make deploy) to record its checksum, then commit it with the manifest",
-        "prisma_migrations/20240104_000000_mixed/migration.sql:2: mixed-schema-and-data: changes the schema "
+        f"prisma_migrations/{mixed}/migration.sql:2: mixed-schema-and-data: changes the schema "
         "(line 1) and the data (line 2) in one migration: split it into a schema migration (make migrate) and "
         "a data migration (make migrate-data)",
         "2 error(s), 0 warning(s).",

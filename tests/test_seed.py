@@ -114,6 +114,75 @@ def test_fresh_seed_matches_the_file_and_a_rerun_writes_nothing(migrated: Projec
     assert postgres.psql("SELECT max(updated_at) FROM questions", url=migrated.database_url) == written_at
 
 
+def seed_records(postgres: PostgresServer, project: Project) -> list[dict[str, Any]]:
+    """The rows of question_bank_seeds, oldest first, without their id and time."""
+    document = postgres.psql(
+        "SELECT coalesce(json_agg(json_build_object('file_sha256', file_sha256, 'questions', questions,"
+        " 'created', created, 'updated', updated, 'deactivated', deactivated) ORDER BY id), '[]')"
+        " FROM question_bank_seeds",
+        url=project.database_url,
+    )
+    return list(json.loads(document))
+
+
+def test_a_file_seeded_before_is_validated_again_only_when_the_table_changed(
+    migrated: Project, postgres: PostgresServer, tmp_path: Path
+) -> None:
+    """Every validated file is recorded; the same bytes seeded again skip validation while the questions are
+    as that seed left them, and are validated as usual otherwise."""
+    bank = write_bank(tmp_path / "bank.json", [question(1), question(2)])
+    file_sha256 = hashlib.sha256(bank.read_bytes()).hexdigest()
+    first = seed(migrated, "--file", str(bank))
+    assert first["validated"] is True
+    recorded = {"file_sha256": file_sha256, "questions": 2, "created": 2, "updated": 0, "deactivated": 0}
+    assert seed_records(postgres, migrated) == [recorded]
+
+    again = seed(migrated, "--file", str(bank))
+    assert (again["validated"], again["created"], again["updated"], again["unchanged"]) == (False, 0, 0, 2)
+    assert seed_records(postgres, migrated) == [recorded]  # nothing written
+    dry_run = seed(migrated, "--file", str(bank), "--dry-run")
+    assert (dry_run["validated"], dry_run["unchanged"]) == (False, 2)
+
+    # A question changed by other means: validated again, the question restored, the seed recorded.
+    postgres.psql(
+        "UPDATE questions SET stem = 'edited', content_hash = repeat('0', 64) WHERE id = 'AML-0002'",
+        url=migrated.database_url,
+    )
+    restored = seed(migrated, "--file", str(bank))
+    assert (restored["validated"], restored["updated"], restored["unchanged"]) == (True, 1, 1)
+    assert postgres.psql("SELECT stem FROM questions WHERE id = 'AML-0002'", url=migrated.database_url) == (
+        "Question 2?"
+    )
+    assert seed_records(postgres, migrated)[1] == {**recorded, "created": 0, "updated": 1}
+
+    # The same questions in other bytes: validated, nothing to write; recorded, so the next run skips it.
+    reformatted = tmp_path / "reformatted.json"
+    reformatted.write_text(json.dumps(json.loads(bank.read_text())))
+    assert [seed(migrated, "--file", str(reformatted))["validated"] for _ in range(2)] == [True, False]
+    assert seed_records(postgres, migrated)[2]["file_sha256"] == hashlib.sha256(reformatted.read_bytes()).hexdigest()
+
+    # A record made by another validator (its code or the schema has changed since) does not count.
+    postgres.psql("UPDATE question_bank_seeds SET validator = repeat('0', 64)", url=migrated.database_url)
+    assert seed(migrated, "--file", str(bank))["validated"] is True
+    assert seed(migrated, "--file", str(bank))["validated"] is False
+
+
+def test_a_database_with_pending_migrations_is_a_clear_error(project: Project) -> None:
+    result = project.run("seed")
+    assert result.returncode == 1
+    assert 'The database lacks part of the schema (relation "questions" does not exist)' in result.stderr
+    assert "Apply the pending migrations first: make deploy" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_unreachable_database_is_a_clear_error(migrated: Project) -> None:
+    result = migrated.run("seed", DATABASE_URL="postgresql://postgres:secret@127.0.0.1:1/acams")
+    assert result.returncode == 1
+    assert "The query engine cannot reach the database" in result.stderr
+    assert "error: The query engine did not start (reason above); nothing was written." in result.stderr
+    assert "Traceback" not in result.stderr and "secret" not in result.stderr
+
+
 def test_edited_questions_are_updated_exactly(migrated: Project, postgres: PostgresServer, tmp_path: Path) -> None:
     """Stem edits, option text edits, and options removed and added follow the file; option rows are kept."""
     bank = tmp_path / "bank.json"

@@ -28,9 +28,11 @@ class HttpError extends Error {
 }
 
 /**
+ * The handler of the bridge's HTTP requests, for an `http.Server`.
  * @param {{ engine: import('./wasm-engine.mjs').WasmQueryEngine, datamodel: string, maxBodyBytes?: number }} options
+ * @returns {(request: http.IncomingMessage, response: http.ServerResponse) => void}
  */
-export function createBridgeServer({ engine, datamodel, maxBodyBytes = DEFAULT_MAX_BODY_BYTES }) {
+export function bridgeHandler({ engine, datamodel, maxBodyBytes = DEFAULT_MAX_BODY_BYTES }) {
   const models = modelNames(datamodel);
   const metrics = new BridgeMetrics();
   /** @type {Map<string, number>} open transaction id → when to forget it */
@@ -100,7 +102,7 @@ export function createBridgeServer({ engine, datamodel, maxBodyBytes = DEFAULT_M
     throw new HttpError(404, `No route for POST ${pathname}.`);
   }
 
-  return http.createServer({ keepAlive: true }, (request, response) => {
+  return (request, response) => {
     const url = new URL(request.url ?? '/', 'http://localhost');
     route(request, url).then(
       (result) => send(response, 200, result),
@@ -109,7 +111,7 @@ export function createBridgeServer({ engine, datamodel, maxBodyBytes = DEFAULT_M
         send(response, status, { errors: [{ error: String(error.message ?? error), user_facing_error: { is_panic: false, message: String(error.message ?? error) } }] });
       },
     );
-  });
+  };
 }
 
 /** @param {string} text */
