@@ -17,11 +17,11 @@ setup: install
 
 install: $(PYTHON_INSTALLED) $(NODE_INSTALLED)
 
-# Re-run only when the pinned dependencies change.
+# Re-run only when the pinned dependencies change. compileall: bytecode for our own (editable) package, which
+# pip leaves as source, for where Python may not write it (PYTHONDONTWRITEBYTECODE).
 $(PYTHON_INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e '.[dev]'
-	# Bytecode for our own (editable) package, which pip leaves as source: for where Python may not write it.
 	$(VENV)/bin/python -m compileall -q acams_db
 	touch $@
 

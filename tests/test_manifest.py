@@ -26,7 +26,7 @@ def test_the_committed_manifest_holds_prismas_checksums(project: Project, postgr
 
 
 def test_prisma_ignores_the_manifest(project: Project) -> None:
-    """deploy, status and the drift check (migrate diff --from-migrations) see the migration folders only, not the manifest as one more."""
+    """deploy, status and the drift check (migrate diff --from-migrations) see the migrations, not the manifest."""
     assert (project.migrations / "manifest.json").is_file()
     assert project.run("deploy").returncode == 0
     result = project.run("status", "--json")
