@@ -35,6 +35,8 @@ EnvironmentOption = Annotated[
     typer.Option("--env", help=f"Environment: {', '.join(ENVIRONMENTS)} (default: ACAMS_ENV, else development)."),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout for scripts.")]
+# For the commands that ask before changing data (see _confirm).
+ForceOption = Annotated[bool, typer.Option("--force", help="Do not ask for confirmation (scripts).")]
 
 
 def _database(settings: Settings) -> Database:
@@ -181,7 +183,7 @@ def _status_text(result: migrations.MigrationStatus) -> str:
 
 @app.command()
 def reset(
-    force: Annotated[bool, typer.Option("--force", help="Do not ask for confirmation (scripts).")] = False,
+    force: ForceOption = False,
     no_seed: Annotated[bool, typer.Option("--no-seed", help="Do not seed the question bank afterwards.")] = False,
     environment: EnvironmentOption = None,
     as_json: JsonOption = False,
@@ -261,7 +263,7 @@ def _backup_text(found: backups.Backup) -> str:
 @app.command()
 def restore(
     file: Annotated[Path, typer.Argument(help="The .dump archive, e.g. backups/staging/20261124_101500_manual.dump.")],
-    force: Annotated[bool, typer.Option("--force", help="Do not ask for confirmation (scripts).")] = False,
+    force: ForceOption = False,
     allow_production: Annotated[
         bool, typer.Option("--allow-production", help="Production: required, with --database.")
     ] = False,
@@ -561,7 +563,7 @@ def revert_migration(
 
 @app.command("rollback")
 def rollback_last(
-    force: Annotated[bool, typer.Option("--force", help="Do not ask for confirmation (scripts).")] = False,
+    force: ForceOption = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the down SQL; change nothing.")] = False,
     environment: EnvironmentOption = None,
     as_json: JsonOption = False,

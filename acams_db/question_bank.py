@@ -14,6 +14,7 @@ questions are decoded again from the bytes when the seed writes them.
 
 from __future__ import annotations
 
+import functools
 import gc
 import hashlib
 import json
@@ -157,9 +158,11 @@ def file_sha256(path: Path) -> str | None:
         return None
 
 
+@functools.cache
 def validator_digest() -> str:
     """SHA-256 of what decides whether a bank is valid and what its content hashes are: this module's code,
-    the JSON Schema and msgspec's version. The same file passes or fails alike under the same digest."""
+    the JSON Schema and msgspec's version. The same file passes or fails alike under the same digest.
+    Read once per process, like the code it stands for."""
     parts = (Path(__file__).read_bytes(), SCHEMA_PATH.read_bytes(), msgspec.__version__.encode())
     return hashlib.sha256(b"".join(hashlib.sha256(part).digest() for part in parts)).hexdigest()
 

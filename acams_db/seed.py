@@ -55,8 +55,6 @@ class SeedPlan:
     # Active in the database, absent from the file.
     missing: list[str] = field(default_factory=list)
     deactivate: list[str] = field(default_factory=list)
-    # False when this exact file was validated and seeded before, and the table still holds what it gave.
-    validated: bool = True
 
     @property
     def writes(self) -> int:
@@ -72,6 +70,7 @@ class SeedReport:
     missing: list[str]
     seconds: float
     dry_run: bool
+    # False when this exact file was validated and seeded before, and the table still holds what it gave.
     validated: bool
 
     def as_dict(self) -> dict[str, object]:
@@ -154,7 +153,7 @@ async def seed(
         missing=plan.missing,
         seconds=time.monotonic() - started,
         dry_run=dry_run,
-        validated=plan.validated,
+        validated=bank is not None,
     )
 
 
@@ -184,15 +183,13 @@ async def _plan(
     exactly the bank's questions, all active, its digest says so, and the stored hashes need not travel."""
     stored = await _table_state(client, file_digest)
     if stored["seeded_before"] and stored["all_active"]:
-        return None, SeedPlan(unchanged=stored["questions"], validated=False)
+        return None, SeedPlan(unchanged=stored["questions"])
     bank = await asyncio.to_thread(validation.result)
     if stored["digest"] == bank.questions_digest and stored["all_active"]:
         return bank, SeedPlan(unchanged=len(bank))
     return bank, plan_seed(bank, await _stored_questions(client), prune=prune)
 
 
-# Computed once: the seed's worker validates with the code loaded now.
-VALIDATOR_DIGEST = validator_digest()
 # The table's questions: how many, whether all are active, and Bank.questions_digest of them (SHA-256 of
 # "<length of id>:<id><hash>" in code point order of the ids, COLLATE "C"); and whether a seed of the file
 # with SHA-256 $1, validated by validator $2, recorded that same digest.
@@ -218,7 +215,7 @@ async def _table_state(client: Any, file_digest: str | None) -> dict[str, Any]:
     from prisma.errors import RawQueryError  # loaded already, with the client
 
     try:
-        [stored] = await client.query_raw(TABLE_STATE, file_digest, VALIDATOR_DIGEST)
+        [stored] = await client.query_raw(TABLE_STATE, file_digest, validator_digest())
     except RawQueryError as error:
         if (error.meta or {}).get("code") not in SCHEMA_BEHIND:
             raise
@@ -324,7 +321,7 @@ async def _record(transaction: Any, bank: Bank, plan: SeedPlan) -> None:
         data={
             "fileName": str(bank.path),
             "fileSha256": bank.file_digest,
-            "validator": VALIDATOR_DIGEST,
+            "validator": validator_digest(),
             "questionsDigest": bank.questions_digest,
             "questions": len(bank),
             "created": len(plan.create),

@@ -6,9 +6,8 @@ import http from 'node:http';
 import path from 'node:path';
 import { ProjectPgAdapterFactory } from './pg-adapter.mjs';
 import { RESOLVED_MARKER, askProject } from './project.mjs';
-import { loadWasmGlue } from './wasm.mjs';
+import { QUERY_ENGINE, loadWasmGlue } from './wasm.mjs';
 
-const QUERY_ENGINE = '@prisma/query-engine-wasm/postgresql/query_engine_bg.js';
 const LOOPBACK = '127.0.0.1';
 const LOOPBACK_NAMES = new Set([LOOPBACK, 'localhost', '::1']);
 /** Set by `acams-db studio`, which has applied the environment's policy: read-only or read-write. */

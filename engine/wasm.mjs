@@ -12,12 +12,15 @@ let lastPanicMessage;
 // @ts-ignore - a global the engines' glue code expects
 globalThis.PRISMA_WASM_PANIC_REGISTRY = { set_message: (/** @type {string} */ message) => { lastPanicMessage = message; } };
 
+/** The query engine's glue module: PostgreSQL build, for the bridge and for Studio. */
+export const QUERY_ENGINE = '@prisma/query-engine-wasm/postgresql/query_engine_bg.js';
+
 /** @type {Map<string, Promise<any>>} */
 const loaded = new Map();
 
 /**
  * The glue module of a wasm-bindgen package, its wasm instantiated.
- * @param {string} gluePath e.g. '@prisma/query-engine-wasm/postgresql/query_engine_bg.js'
+ * @param {string} gluePath e.g. QUERY_ENGINE
  */
 export function loadWasmGlue(gluePath) {
   if (!loaded.has(gluePath)) loaded.set(gluePath, instantiate(gluePath));

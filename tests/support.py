@@ -17,13 +17,8 @@ from urllib.parse import urlsplit, urlunsplit
 from acams_db import pg_tools
 
 REPOSITORY = Path(__file__).resolve().parent.parent
-# The shipped migration history, oldest first.
-HISTORY = [
-    "20240101_120000_init",
-    "20240102_140000_add_magic_link_tokens",
-    "20240103_100000_add_indexes",
-    "20261124_043556_add_question_bank_seeds",
-]
+# The shipped migration history, oldest first (Prisma applies the folders in name order).
+HISTORY = sorted(folder.name for folder in (REPOSITORY / "prisma_migrations").iterdir() if folder.is_dir())
 
 
 def next_migration(name: str) -> str:

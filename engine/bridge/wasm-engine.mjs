@@ -4,9 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { bindAdapter } from '@prisma/driver-adapter-utils';
-import { loadWasmGlue, withPanicMessage } from '../wasm.mjs';
+import { QUERY_ENGINE, loadWasmGlue, withPanicMessage } from '../wasm.mjs';
 
-const QUERY_ENGINE = '@prisma/query-engine-wasm/postgresql/query_engine_bg.js';
 const require = createRequire(import.meta.url);
 
 /**
