@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import json
 import sys
@@ -13,7 +14,17 @@ import typer
 
 # The modules built on pglast (review, lint, revert, rollback, preflight and their display) are imported by the
 # commands that use them: pglast takes a tenth of a second to load, which every other command would pay.
-from acams_db import backups, data_migration, deployment, embedded, generate, guardrails, migrations
+from acams_db import (
+    backups,
+    data_migration,
+    deployment,
+    embedded,
+    generate,
+    guardrails,
+    interrupts,
+    migrations,
+    restoring,
+)
 from acams_db import database as database_module
 from acams_db import seed as seed_module
 from acams_db import studio as studio_module
@@ -229,7 +240,7 @@ def resolve(
 
 @app.command()
 def backup(
-    label: Annotated[str, typer.Option("--label", help="A word saying why, e.g. before_import.")] = "manual",
+    label: Annotated[str, typer.Option("--label", help="A word saying why, e.g. before_import.")] = backups.MANUAL,
     environment: EnvironmentOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -237,19 +248,22 @@ def backup(
     settings = load_settings(environment)
     database = _database(settings)
     _say(f"Backing up {database.display} ...")
-    written = backups.create(settings, database, label)
+    with interrupts.signals_interrupt():
+        written = backups.create(settings, database, label)
     _emit(as_json, written.as_dict(), _backup_text(written))
 
 
 @app.command("backups")
 def list_backups(environment: EnvironmentOption = None, as_json: JsonOption = False) -> None:
-    """List the environment's backups, newest first. Reads files only."""
+    """List the environment's backups, newest first, and one line for each other file there. Reads files only."""
     settings = load_settings(environment)
-    found = backups.list_backups(settings)
+    found = backups.inventory(settings)
+    for line in found.ignored:
+        _say(f"ignored: {line}")
     _emit(
         as_json,
-        {"backups": [b.as_dict() for b in found]},
-        "\n\n".join(_backup_text(b) for b in found) or f"No backups in {backups.folder(settings)}.",
+        {"backups": [b.as_dict() for b in found.backups], "ignored": found.ignored},
+        "\n\n".join(map(_backup_text, found.backups)) or f"No backups in {backups.folder(settings)}.",
     )
 
 
@@ -275,27 +289,26 @@ def restore(
 ) -> None:
     """Replace the database's schema and data by a backup, in one transaction. Deletes what changed since.
 
-    Outside development, the current state is backed up first. Production needs --allow-production and
-    --database NAME.
+    The archive is checked first (metadata, size, SHA-256, schema). Outside development, the current state is
+    backed up first. Production needs --allow-production and --database NAME. Stopped at any moment, by any
+    signal, it leaves the database as it was.
     """
     settings = load_settings(environment)
-    archive = file if file.is_absolute() else Path.cwd() / file
-    backups.read(archive)  # refuse a missing or foreign archive before connecting anywhere
-    database = _database(settings)
-    if settings.environment == "production":
-        guardrails.require_production_consent(database.url, allow_production, confirm_database)
-    elif not force:
-        _confirm("restore replaces all data", f"Replace ALL data in {database.display} by {archive.name}?")
-    safety = None
-    if deployment.backs_up(settings):
-        _say("Backing up the current state first ...")
-        safety = backups.create(settings, database, "before_restore")
-    restored = backups.restore(settings, database, archive)
+    with interrupts.signals_interrupt():
+        done = restoring.restore(
+            settings,
+            file,
+            connect=lambda: _database(settings),
+            consent=restoring.Consent(force, allow_production, confirm_database),
+            confirm=functools.partial(_confirm, "restore replaces all data"),
+            say=_say,
+        )
+    safety = done.backup_before_restore
     _emit(
         as_json,
-        {"restored": restored.as_dict(), "backup_before_restore": safety.as_dict() if safety else None},
-        f"Restored {archive.name} (taken {restored.created_at:%Y-%m-%d %H:%M:%S} UTC, "
-        f"last migration {restored.last_migration or '(none)'})."
+        done.as_dict(),
+        f"Restored {file} (taken {done.backup.created_at:%Y-%m-%d %H:%M:%S} UTC, "
+        f"last migration {done.backup.last_migration or '(none)'})."
         + (f"\nThe state before the restore is in {safety.path}." if safety else ""),
     )
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from acams_db.database import Database
 from acams_db.errors import SetupMissingError, ToolchainError
+from acams_db.processes import dies_with_this_process
 from acams_db.settings import Settings, redact
 
 # Tells engine/project.mjs that DATABASE_URL is already resolved.
@@ -84,6 +85,7 @@ def _run_node(
         capture_output=True,
         text=True,
         check=False,
+        preexec_fn=dies_with_this_process(),
     )
     return completed.returncode, redact(completed.stdout), redact(completed.stderr)
 
