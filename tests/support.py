@@ -177,3 +177,66 @@ ORDER BY 1
 def schema_of(postgres: PostgresServer, url: str) -> list[str]:
     """The schema's columns, indexes, constraints and enums, one line each, sorted."""
     return postgres.psql(SCHEMA_QUERY, url=url).splitlines()
+
+
+# The catalogue of a schema, one line per object, free of OIDs (a restore changes them): its tables, views,
+# sequences, columns, constraints, indexes, triggers, types and functions.
+CATALOGUE_QUERY = """
+WITH ns AS (SELECT to_regnamespace(:'schema')::oid AS oid)
+SELECT 'relation ' || relname || ' ' || relkind::text FROM pg_class, ns WHERE relnamespace = ns.oid AND relkind <> 'i'
+UNION ALL
+SELECT 'column ' || c.relname || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
+       || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END
+       || coalesce(' default ' || pg_get_expr(d.adbin, d.adrelid), '')
+  FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid CROSS JOIN ns
+  LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+ WHERE c.relnamespace = ns.oid AND c.relkind <> 'i' AND a.attnum > 0 AND NOT a.attisdropped
+UNION ALL
+SELECT 'constraint ' || conrelid::regclass || ' ' || conname || ' ' || pg_get_constraintdef(pg_constraint.oid)
+  FROM pg_constraint, ns WHERE connamespace = ns.oid
+UNION ALL
+SELECT 'index ' || pg_get_indexdef(indexrelid) FROM pg_index JOIN pg_class c ON c.oid = indexrelid, ns
+ WHERE c.relnamespace = ns.oid
+UNION ALL
+SELECT 'trigger ' || pg_get_triggerdef(t.oid) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid, ns
+ WHERE c.relnamespace = ns.oid AND NOT t.tgisinternal
+UNION ALL
+SELECT 'type ' || typname || ' ' || typtype::text || ' '
+       || coalesce((SELECT string_agg(enumlabel, ',' ORDER BY enumsortorder) FROM pg_enum WHERE enumtypid = t.oid), '')
+  FROM pg_type t, ns WHERE typnamespace = ns.oid AND typtype IN ('e', 'd')
+UNION ALL
+SELECT 'function ' || pg_get_functiondef(p.oid) FROM pg_proc p, ns WHERE pronamespace = ns.oid
+UNION ALL
+SELECT 'view ' || relname || ' ' || pg_get_viewdef(c.oid) FROM pg_class c, ns WHERE relnamespace = ns.oid
+   AND relkind IN ('v', 'm')
+ORDER BY 1
+"""
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def database_fingerprint(url: str) -> str:
+    """The schema's catalogue and, for every table, materialized view and sequence, its rows counted and checksummed.
+
+    One line each, sorted: two fingerprints are equal when the schema and every row are the same.
+    """
+    database = PostgresServer(url)  # psql against `url` itself
+    schema = pg_tools.schema_of(url)
+    catalogue = database.psql(CATALOGUE_QUERY.replace(":'schema'", _literal(schema)))
+    relations = database.psql(
+        "SELECT relkind, quote_ident(relname) FROM pg_class"
+        f" WHERE relnamespace = to_regnamespace({_literal(schema)}) AND relkind IN ('r', 'p', 'm', 'S')"
+        " ORDER BY 2"
+    ).splitlines()
+    qualified = pg_tools.quote_identifier(schema)
+    checksum = "coalesce(md5(string_agg(md5(t::text), '' ORDER BY md5(t::text))), '')"
+    rows = [
+        f"SELECT 'sequence {name} ' || last_value || ' ' || is_called FROM {qualified}.{name}"
+        if kind == "S"
+        else f"SELECT 'rows {name} ' || count(*) || ' ' || {checksum} FROM {qualified}.{name} t"
+        for kind, name in (relation.split("|", 1) for relation in relations)
+    ]
+    checksums = database.psql("\nUNION ALL\n".join(rows) + "\nORDER BY 1") if rows else ""
+    return f"{catalogue}\n{checksums}"
