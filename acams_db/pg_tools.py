@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import secrets
 import signal
 import subprocess
 import tempfile
@@ -114,36 +115,36 @@ def archive_schemas(archive: Path) -> list[str]:
 def run_in_transaction(producer: list[str], *, url: str, first: str, drop_header_line: bytes | None = None) -> None:
     """Run `first`, then the SQL script that `producer` (a program and its arguments) writes, in one transaction.
 
-    psql runs the script; COMMIT is sent only once the producer has exited 0 and psql has been given
-    all it wrote. If this process, the producer or psql stops before that, whatever stops it, psql
-    never sees a COMMIT and the server rolls the transaction back. Once COMMIT is sent, its outcome is
-    awaited even if a signal arrives (`interrupts.deferred`). `drop_header_line` is left out of the
-    script if it comes before the first CREATE, ALTER or COPY: a SET statement of the header.
+    psql runs the script; COMMIT is sent only once the producer has exited 0 and psql has run all it
+    wrote. If this process, the producer or psql stops before that, whatever stops it, psql never sees
+    a COMMIT and the server rolls the transaction back. Once COMMIT is sent, its outcome is awaited
+    even if a signal arrives (`interrupts.deferred`). `drop_header_line` is left out of the script if
+    it comes before the first CREATE, ALTER or COPY: a SET statement of the header.
     """
     environment = libpq_environment(url)
+    # psql echoes this once it has run every statement before it; query results go nowhere.
+    applied = f"applied {secrets.token_hex(16)}".encode()
     with tempfile.TemporaryFile() as producer_errors, tempfile.TemporaryFile() as consumer_errors:
         # Unbuffered: nothing of the script waits in a buffer, to be sent when the pipe is closed.
+        psql = ["psql", "--no-psqlrc", "--quiet", f"--output={os.devnull}", "--set=ON_ERROR_STOP=1", "--file=-"]
         sink = _start(
-            ["psql", "--no-psqlrc", "--quiet", "--set=ON_ERROR_STOP=1", "--file=-"],
-            environment,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            stderr=consumer_errors,
-            bufsize=0,
+            psql, environment, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=consumer_errors, bufsize=0
         )
         source = None
         try:
             source = _start(
                 producer, environment, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=producer_errors
             )
-            assert source.stdout is not None and sink.stdin is not None
+            assert source.stdout is not None and sink.stdin is not None and sink.stdout is not None
             _send(sink.stdin, f"BEGIN;\n{first};\n".encode())
             _relay(source.stdout, sink.stdin, drop_header_line)
             if source.wait() == 0:
-                with interrupts.deferred():
-                    _send(sink.stdin, b"COMMIT;\n")
-                    sink.stdin.close()
-                    sink.wait()
+                _send(sink.stdin, b"\\echo " + applied + b"\n")
+                if applied + b"\n" in iter(sink.stdout.readline, b""):  # the line, or psql ended on an error
+                    with interrupts.deferred():
+                        _send(sink.stdin, b"COMMIT;\n")
+                        sink.stdin.close()
+                        sink.wait()
         except BrokenPipeError:
             pass  # psql stopped on an error, reported below
         except BaseException:

@@ -122,7 +122,7 @@ def scene(template: Template, postgres: PostgresServer, tmp_path: Path) -> Itera
 def holding(url: str, statement: str) -> Iterator[None]:
     """A session of the test that ran `statement` in a transaction it keeps open, with its locks, until the end."""
     holder = subprocess.Popen(
-        [str(pg_tools.executable("psql")), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url],
+        [str(pg_tools.executable("psql")), "-X", "-q", "-o", os.devnull, "-v", "ON_ERROR_STOP=1", "-d", url],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
