@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-from acams_db.errors import RefusedError
-from tests.support import HISTORY, PostgresServer, Project
+from acams_db import backups
+from acams_db.errors import RefusedError, ToolchainError
+from tests.support import HISTORY, PostgresServer, Project, database_fingerprint
 
 DESTRUCTIVE = (
     'DROP TABLE "question_attempts";\n'
@@ -33,15 +36,6 @@ def seeded(project: Project, postgres: PostgresServer) -> Project:
     return project
 
 
-def fingerprint(postgres: PostgresServer, url: str) -> dict[str, str]:
-    """Row count and checksum of every table's content, keyed by table."""
-    result = {}
-    for table in postgres.tables(url):
-        rows = f"SELECT count(*), md5(string_agg(t::text, '|' ORDER BY t::text)) FROM \"{table}\" t"
-        result[table] = postgres.psql(rows, url=url)
-    return result
-
-
 def backup(project: Project, *arguments: str, **env: str) -> dict[str, object]:
     result = project.run("backup", "--json", *arguments, **env)
     assert result.returncode == 0, result.stderr
@@ -51,8 +45,10 @@ def backup(project: Project, *arguments: str, **env: str) -> dict[str, object]:
 def test_backup_then_destructive_migration_then_restore_gives_identical_data(
     seeded: Project, postgres: PostgresServer
 ) -> None:
-    before = fingerprint(postgres, seeded.database_url)
-    assert {"questions", "answer_options", "users", "question_attempts", "_prisma_migrations"} <= before.keys()
+    before = database_fingerprint(seeded.database_url)
+    assert {"questions", "answer_options", "users", "question_attempts", "_prisma_migrations"} <= set(
+        postgres.tables(seeded.database_url)
+    )
     written = backup(seeded, "--label", "before_cleanup")
     archive = Path(str(written["path"]))
     assert archive.parent == seeded.root / "backups" / "development"
@@ -61,24 +57,24 @@ def test_backup_then_destructive_migration_then_restore_gives_identical_data(
 
     seeded.write_migration("20990101_000000_drop_attempts", DESTRUCTIVE)
     assert seeded.run("deploy").returncode == 0
-    assert fingerprint(postgres, seeded.database_url) != before
+    assert database_fingerprint(seeded.database_url) != before
 
     result = seeded.run("restore", str(archive), "--force")
     assert result.returncode == 0, result.stderr
-    assert fingerprint(postgres, seeded.database_url) == before  # added_later is gone too
+    assert database_fingerprint(seeded.database_url) == before  # added_later is gone too
     status = seeded.run("status", "--json", "--no-drift")
     assert json.loads(status.stdout)["pending"] == ["20990101_000000_drop_attempts"]
 
 
 def test_a_changed_archive_is_not_restored(seeded: Project, postgres: PostgresServer) -> None:
     archive = Path(str(backup(seeded)["path"]))
-    before = fingerprint(postgres, seeded.database_url)
+    before = database_fingerprint(seeded.database_url)
     with archive.open("ab") as stream:
         stream.write(b"tampered")
     result = seeded.run("restore", str(archive), "--force")
     assert result.returncode == 1
     assert "has changed since it was written" in result.stderr
-    assert fingerprint(postgres, seeded.database_url) == before
+    assert database_fingerprint(seeded.database_url) == before
 
 
 def test_restore_needs_confirmation_off_a_terminal(seeded: Project) -> None:
@@ -106,12 +102,126 @@ def test_restore_in_production_needs_the_flag_and_the_database_name(seeded: Proj
     assert Path(safety["path"]).is_file() and safety["label"] == "before_restore"
 
 
-def test_only_the_newest_backups_are_kept(seeded: Project) -> None:
-    paths = [Path(str(backup(seeded, "--label", label, BACKUP_KEEP="2")["path"])) for label in ("one", "two", "three")]
-    assert [path.exists() for path in paths] == [False, True, True]
-    assert not paths[0].with_suffix(".json").exists()
+def test_each_kind_keeps_its_newest_backups_and_automatic_ones_never_push_out_others(seeded: Project) -> None:
+    manual = [Path(str(backup(seeded, "--label", label, BACKUP_KEEP="2")["path"])) for label in ("one", "two")]
+    automatic = seeded.run_at_once(3, "backup", "--label", "before_deploy", BACKUP_KEEP="2")
+    assert all(path.exists() for path in manual)
+    assert sum(Path(str(written["path"])).exists() for written in automatic) == 2
+    three = Path(str(backup(seeded, "--label", "three", BACKUP_KEEP="2")["path"]))
+    assert [path.exists() for path in (*manual, three)] == [False, True, True]
+    assert not manual[0].with_suffix(".json").exists()
     listed = json.loads(seeded.run("backups", "--json").stdout)["backups"]
-    assert [entry["label"] for entry in listed] == ["three", "two"]
+    assert [entry["label"] for entry in listed if entry["label"] != "before_deploy"] == ["three", "two"]
+
+
+def test_backups_and_their_folder_are_private(seeded: Project) -> None:
+    archive = Path(str(backup(seeded)["path"]))
+    for folder in (archive.parent, archive.parent.parent):
+        assert folder.stat().st_mode & 0o777 == 0o700
+    for path in (archive, archive.with_suffix(".json")):
+        assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_foreign_files_are_listed_as_ignored_in_one_line_each_and_never_deleted(seeded: Project) -> None:
+    archive = Path(str(backup(seeded)["path"]))
+    folder = archive.parent
+    foreign = {
+        "stray.json": ("{}", "stray.json: no stray.dump beside it."),
+        "notes.dump": ("PGDMP", "notes.dump: no notes.json beside it: not a backup made by acams-db backup."),
+        "broken.json": ('{"label": ', "broken.json: not valid JSON: Expecting value (line 1, column 11)."),
+        "broken.dump": ("PGDMP", None),
+    }
+    for name, (content, _) in foreign.items():
+        (folder / name).write_text(content)
+    result = seeded.run("backups", "--json")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert [entry["path"] for entry in document["backups"]] == [str(archive)]
+    expected = sorted(f"{folder}/{line}" for _, line in foreign.values() if line)
+    assert sorted(document["ignored"]) == expected
+    assert sorted(line for line in result.stderr.splitlines() if line.startswith("ignored: ")) == [
+        f"ignored: {line}" for line in expected
+    ]
+    backup(seeded, BACKUP_KEEP="1")  # prunes: the foreign files stay
+    assert all((folder / name).exists() for name in foreign)
+
+
+def test_a_restore_from_metadata_that_is_not_json_is_refused_in_one_line(seeded: Project) -> None:
+    archive = Path(str(backup(seeded)["path"]))
+    archive.with_suffix(".json").write_text("not json")
+    result = seeded.run("restore", str(archive), "--force")
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"error: {archive.with_suffix('.json')}: not valid JSON: Expecting value (line 1, column 1)."
+    ]
+
+
+LEFT_OUT = object()
+VALID_METADATA = {
+    "environment": "development",
+    "label": "manual",
+    "created_at": "2026-11-24T10:15:00+00:00",
+    "database": "postgresql://acams:***@localhost:5432/acams",
+    "schema": "public",
+    "last_migration": None,
+    "server_version": 180006,
+    "size": 5,
+    "sha256": "0" * 64,
+}
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"size": "5"}, 'size: expected a number of bytes, got "5"'),
+        ({"server_version": True}, "server_version: expected a PostgreSQL version number such as 180006, got true"),
+        ({"created_at": "2026-11-24T10:15:00"}, "created_at: expected an ISO 8601 date and time with its UTC offset"),
+        ({"sha256": "A" * 64}, "sha256: expected 64 lower-case hexadecimal digits"),
+        ({"environment": "qa"}, 'environment: expected one of development, staging, production, got "qa"'),
+        ({"label": "../x"}, 'label: expected a label such as before_deploy, got "../x"'),
+        ({"last_migration": 3}, "last_migration: expected a migration name or null, got 3"),
+        ({"schema": LEFT_OUT}, "missing field 'schema'"),
+        ({"note": "hello"}, "unexpected field 'note'"),
+        ([], "expected a JSON object, got list"),
+    ],
+)
+def test_metadata_is_checked_field_by_field(
+    tmp_path: Path, change: dict[str, object] | list[object], problem: str
+) -> None:
+    archive = tmp_path / "20261124_101500_manual.dump"
+    archive.write_bytes(b"PGDMP")
+    document = {k: v for k, v in {**VALID_METADATA, **change}.items() if v is not LEFT_OUT} if change else change
+    archive.with_suffix(".json").write_text(json.dumps(document))
+    with pytest.raises(ToolchainError) as refused:
+        backups.read(archive)
+    assert str(refused.value).startswith(f"{archive.with_suffix('.json')}: {problem}")
+
+
+def test_the_next_backup_alone_removes_what_killed_backups_left(seeded: Project) -> None:
+    complete = Path(str(backup(seeded)["path"]))
+    folder = complete.parent
+    killed_before_metadata = folder / "20260101_000000_manual.dump"
+    killed_before_metadata.write_bytes(b"PGDMP half")
+    leftovers = {
+        folder / ".20260101_000000_manual.k1l2.partial": killed_before_metadata,  # its archive has no metadata
+        folder / f".{complete.stem}.x9y8.partial": complete,  # killed after its metadata: a complete backup
+    }
+    for partial, archive in leftovers.items():
+        os.link(archive, partial)
+    (folder / f".{complete.stem}.json.m3n4.partial").write_text("{")
+    (folder / "notes.dump").write_bytes(b"PGDMP of someone")  # not ours: stays
+    with (folder / ".lock").open() as lock:
+        fcntl.flock(lock, fcntl.LOCK_SH)  # a backup being written: nothing is removed meanwhile
+        newer = Path(str(backup(seeded)["path"]))
+        assert all(partial.exists() for partial in leftovers)
+    backup(seeded)
+    names = {path.name for path in folder.iterdir()}
+    assert not {name for name in names if name.endswith(".partial")}
+    assert killed_before_metadata.name not in names
+    assert {complete.name, complete.with_suffix(".json").name, newer.name, "notes.dump"} <= names
+    assert json.loads(seeded.run("backups", "--json").stdout)["ignored"] == [
+        f"{folder}/notes.dump: no notes.json beside it: not a backup made by acams-db backup."
+    ]
 
 
 def test_a_bad_label_is_refused_before_dumping(seeded: Project) -> None:
