@@ -185,12 +185,20 @@ def _writing(home: Path) -> Iterator[None]:
 
 
 def _remove_leftovers(home: Path) -> None:
-    archives = {path.stat().st_ino: path for path in home.glob(f"*{ARCHIVE_SUFFIX}")}
+    # A prune may delete archives meanwhile: those have no inode any more.
+    archives = {inode: path for path in home.glob(f"*{ARCHIVE_SUFFIX}") if (inode := _inode(path)) is not None}
     for partial in home.glob(f".*{PARTIAL_SUFFIX}"):
-        own = archives.get(partial.stat().st_ino)
+        own = archives.get(_inode(partial) or -1)
         if own is not None and not own.with_suffix(METADATA_SUFFIX).exists():
-            own.unlink()  # killed after claiming its name, before its metadata
-        partial.unlink()
+            own.unlink(missing_ok=True)  # killed after claiming its name, before its metadata
+        partial.unlink(missing_ok=True)
+
+
+def _inode(path: Path) -> int | None:
+    try:
+        return path.stat().st_ino
+    except FileNotFoundError:
+        return None
 
 
 def inventory(settings: Settings) -> Inventory:

@@ -22,7 +22,7 @@ from acams_db.errors import ToolchainError
 from acams_db.settings import Settings, redact
 
 DEPLOY_LOG = "deploys.jsonl"
-BACKUP_LABEL = "before_deploy"
+BACKUP_LABEL = backups.BEFORE_DEPLOY
 
 
 @dataclass(frozen=True)
