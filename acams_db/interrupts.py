@@ -2,9 +2,9 @@
 
 Inside `signals_interrupt()` the first of these signals raises `Interrupted` (exit
 code 128 + the signal's number) where the command is; later ones are ignored
-while it unwinds, so that its clean-up is not cut short. Inside `deferred()` a
-signal is only noted: a step that must not stop halfway (waiting for a COMMIT's
-outcome) finishes, and the command ends normally. SIGKILL cannot be caught:
+while it unwinds, so that its clean-up is not cut short. After
+`finish_regardless()` (a COMMIT was sent) signals are ignored: the command
+finishes and reports what happened. SIGKILL cannot be caught:
 children die with the command (`processes.py`) and the next run cleans up.
 """
 
@@ -31,7 +31,7 @@ class Interrupted(ToolchainError):
 
 class _State:
     received: int | None = None
-    deferring = False
+    finishing = False
 
 
 @contextmanager
@@ -39,11 +39,9 @@ def signals_interrupt() -> Iterator[None]:
     """Within the block, SIGINT, SIGTERM and SIGHUP raise `Interrupted` once."""
 
     def handle(signal_number: int, frame: FrameType | None) -> None:
-        if _State.received is not None or _State.deferring:
-            _State.received = _State.received or signal_number
-            return
-        _State.received = signal_number
-        raise Interrupted(signal_number)
+        if _State.received is None and not _State.finishing:
+            _State.received = signal_number
+            raise Interrupted(signal_number)
 
     previous = {number: signal.signal(number, handle) for number in SIGNALS}
     try:
@@ -51,14 +49,9 @@ def signals_interrupt() -> Iterator[None]:
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
-        _State.received = None
+        _State.received, _State.finishing = None, False
 
 
-@contextmanager
-def deferred() -> Iterator[None]:
-    """Within the block, a signal does not interrupt: the block runs to its end."""
-    _State.deferring = True
-    try:
-        yield
-    finally:
-        _State.deferring = False
+def finish_regardless() -> None:
+    """From now on, a signal no longer interrupts: the command has done what it cannot take back, and finishes."""
+    _State.finishing = True

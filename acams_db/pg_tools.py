@@ -117,9 +117,10 @@ def run_in_transaction(producer: list[str], *, url: str, first: str, drop_header
 
     psql runs the script; COMMIT is sent only once the producer has exited 0 and psql has run all it
     wrote. If this process, the producer or psql stops before that, whatever stops it, psql never sees
-    a COMMIT and the server rolls the transaction back. Once COMMIT is sent, its outcome is awaited
-    even if a signal arrives (`interrupts.deferred`). `drop_header_line` is left out of the script if
-    it comes before the first CREATE, ALTER or COPY: a SET statement of the header.
+    a COMMIT and the server rolls the transaction back. Once COMMIT is sent, a signal no longer
+    interrupts the command (`interrupts.finish_regardless`): it learns the outcome and reports it.
+    `drop_header_line` is left out of the script if it comes before the first CREATE, ALTER or COPY:
+    a SET statement of the header.
     """
     environment = libpq_environment(url)
     # psql echoes this once it has run every statement before it; query results go nowhere.
@@ -141,10 +142,10 @@ def run_in_transaction(producer: list[str], *, url: str, first: str, drop_header
             if source.wait() == 0:
                 _send(sink.stdin, b"\\echo " + applied + b"\n")
                 if applied + b"\n" in iter(sink.stdout.readline, b""):  # the line, or psql ended on an error
-                    with interrupts.deferred():
-                        _send(sink.stdin, b"COMMIT;\n")
-                        sink.stdin.close()
-                        sink.wait()
+                    interrupts.finish_regardless()
+                    _send(sink.stdin, b"COMMIT;\n")
+                    sink.stdin.close()
+                    sink.wait()
         except BrokenPipeError:
             pass  # psql stopped on an error, reported below
         except BaseException:
