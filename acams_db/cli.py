@@ -290,8 +290,8 @@ def restore(
     """Replace the database's schema and data by a backup, in one transaction. Deletes what changed since.
 
     The archive is checked first (metadata, size, SHA-256, schema). Outside development, the current state is
-    backed up first. Production needs --allow-production and --database NAME. Stopped at any moment, by any
-    signal, it leaves the database as it was.
+    backed up first. Production needs --allow-production and --database NAME. Stopped by any signal before it
+    commits, it leaves the database as it was.
     """
     settings = load_settings(environment)
     with interrupts.signals_interrupt():
