@@ -229,3 +229,16 @@ def test_a_bad_label_is_refused_before_dumping(seeded: Project) -> None:
     assert result.returncode == 2
     assert "Invalid backup label '../escape'" in result.stderr
     assert not (seeded.root / "backups").exists()
+
+
+def test_a_staging_deploy_is_not_stopped_by_foreign_files_in_the_backup_folder(project: Project) -> None:
+    folder = project.root / "backups" / "staging"
+    folder.mkdir(parents=True)
+    (folder / "notes.dump").write_text("copied by hand")
+    (folder / "notes.json").write_text('{"note": "copied by hand"}')
+    result = project.run("deploy", "--json", ACAMS_ENV="staging")
+    assert result.returncode == 0, result.stderr
+    assert Path(json.loads(result.stdout)["backup"]["path"]).is_file()
+    (entry,) = (json.loads(line) for line in (folder / "deploys.jsonl").read_text().splitlines())
+    assert entry["outcome"] == "ok"
+    assert (folder / "notes.dump").exists() and (folder / "notes.json").exists()
