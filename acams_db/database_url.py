@@ -122,25 +122,19 @@ def parse(text: str, *, name: str = "The database URL") -> DatabaseUrl:
     """Read `text` as a PostgreSQL URL; `name` says where it came from in the error (which quotes none of it)."""
     scheme, separator, rest = text.strip().partition("://")
     if not separator or scheme.lower() not in SCHEMES:
-        raise DatabaseUrlError(f"{name} must start with postgresql:// or postgres://.")
-    reading = _standard_reading(rest)
-    if isinstance(reading, str):
-        extended = _extended_reading(rest)
-        if extended is None:
-            raise DatabaseUrlError(f"{name} cannot be read: {reading}. If it holds a password, {_ENCODING_ADVICE}.")
-        reading = extended
+        typed = f" (it starts with {scheme}://)" if separator and re.fullmatch(r"[a-zA-Z][\w+.-]*", scheme) else ""
+        raise DatabaseUrlError(f"{name} must be a PostgreSQL URL, starting with postgresql:// or postgres://{typed}.")
+    reading = _valid_reading(rest)
+    if reading is None:
+        raise DatabaseUrlError(
+            f"{name} cannot be read: {_standard_reading(rest)}. If it holds a password, {_ENCODING_ADVICE}."
+        )
     return _with_parameter_overrides(scheme.lower(), reading)
 
 
-def credentials_end(rest: str) -> int:
-    """Where the credentials of the URL text after `://` end (the index of their `@`), or -1 if it has none.
-
-    For redaction: an unreadable URL counts everything up to its last `@` as credentials.
-    """
+def _valid_reading(rest: str) -> _Reading | None:
     reading = _standard_reading(rest)
-    if isinstance(reading, str):
-        reading = _extended_reading(rest) or _Reading(rest.rfind("@"), "", "", "", None, None)
-    return reading.at
+    return _extended_reading(rest) if isinstance(reading, str) else reading
 
 
 @dataclass(frozen=True)
@@ -266,32 +260,39 @@ _SECRET_SETTING = re.compile(
 
 
 def redact(text: str) -> str:
-    """`text` with every password replaced by `***`: URL credentials (read as above), password parameters, and
-    settings such as `PGPASSWORD=…`, `sslpassword=…` or `"password": "…"` in tool messages."""
+    """`text` with every password replaced by `***`: URL credentials (read as above, also when a raw space
+    splits the password), password parameters, and settings such as `PGPASSWORD=…`, `sslpassword=…` or
+    `"password": "…"` in tool messages."""
     pieces = []
     position = 0
     for start in _URL_START.finditer(text):
         if start.start() < position:
             continue  # inside the URL just redacted
-        url_text = _URL_TEXT.match(text, start.end())
-        assert url_text is not None  # the pattern matches the empty string
-        end = url_text.end()
-        if credentials_end(url_text[0]) < 0:  # a password with a raw space: its credentials end later on the line
-            line_end = text.find("\n", end)
-            line = text[start.end() : len(text) if line_end < 0 else line_end]
-            at = credentials_end(line)
-            if at >= 0:
-                end = _URL_TEXT.match(text, start.end() + at + 1).end()  # type: ignore[union-attr]
-        pieces.append(text[position : start.end()])
-        pieces.append(_redacted_url_text(text[start.end() : end]))
-        position = end
+        line_end = text.find("\n", start.end())
+        line = text[start.end() : len(text) if line_end < 0 else line_end]
+        url_text = _URL_TEXT.match(line)[0]  # type: ignore[index]  # the pattern matches the empty string
+        reading = _valid_reading(url_text)
+        at, end = (reading.at, len(url_text)) if reading else _credentials_across_spaces(line, len(url_text))
+        pieces += [text[position : start.end()], _masked(line[:end], at)]
+        position = start.end() + end
     pieces.append(text[position:])
     return _SECRET_SETTING.sub(lambda m: f"{m['key']}{MASK}", "".join(pieces))
 
 
-def _redacted_url_text(rest: str) -> str:
-    """The text after `://` of one URL with its password masked."""
-    at = credentials_end(rest)
+def _credentials_across_spaces(line: str, first_word: int) -> tuple[int, int]:
+    """For a URL whose first word is no URL: the first later `@` followed by a valid host ends its credentials.
+
+    Returns that `@`'s index and the URL's end in `line`, or -1 and the first word's end.
+    """
+    for at in (i for i, c in enumerate(line) if c == "@" and i >= first_word):
+        end = at + 1 + len(_URL_TEXT.match(line, at + 1)[0])  # type: ignore[index]
+        if ":" in line[:at] and not isinstance(_reading(line[:end], at), str):
+            return at, end
+    return -1, first_word
+
+
+def _masked(rest: str, at: int) -> str:
+    """The text after `://` of one URL, whose credentials end at `at`, with its password masked."""
     if at < 0:
         # A URL cut short after `user:password` (an unquoted ' #' in a .env file ends the value there)
         # has a "port" that is no number.
