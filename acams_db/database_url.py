@@ -107,8 +107,11 @@ class DatabaseUrl:
             credentials = f"{_encode(self.user or '')}:{shown(self.password)}@"
         elif self.user is not None:
             credentials = f"{_encode(self.user)}@"
-        # A socket folder goes in the `host` parameter, which Prisma, node-postgres and libpq all honour.
-        host = "" if self.parameter("host") else f"[{self.host}]" if ":" in self.host else self.host or "localhost"
+        # Without a `host` parameter (a socket folder, which wins for every tool), no host means localhost;
+        # node-postgres cannot read an empty host followed by a port.
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        if not host and (self.port is not None or not self.parameter("host")):
+            host = "localhost"
         port = f":{self.port}" if self.port is not None else ""
         path = f"/{_encode(self.database)}" if self.database else "/"
         query = "&".join(

@@ -61,7 +61,7 @@ def test_the_canonical_url_leaves_no_reading_to_a_tool() -> None:
 def test_a_socket_folder_in_the_host_parameter_wins_for_every_tool() -> None:
     """Prisma's rule (quaint's PostgresNativeUrl::host): `?host=` wins over the URL's host; libpq gets it."""
     url = parse("postgresql://u:pw@localhost:6000/db?host=/run/pg")
-    assert url.canonical() == "postgresql://u:pw@:6000/db?host=%2Frun%2Fpg"
+    assert url.canonical() == "postgresql://u:pw@localhost:6000/db?host=%2Frun%2Fpg"
     environment = pg_tools.libpq_environment(url.canonical())
     assert (environment["PGHOST"], environment["PGPORT"], environment["PGDATABASE"]) == ("/run/pg", "6000", "db")
     assert parse("postgres://u@%2Frun%2Fpg/db").server_host == "/run/pg"
