@@ -114,9 +114,14 @@ class DatabaseUrl:
             host = "localhost"
         port = f":{self.port}" if self.port is not None else ""
         path = f"/{_encode(self.database)}" if self.database else "/"
+        parameters = self.parameters
+        if ":" in self.host and not self.parameter("host"):
+            # pg-connection-string 2.9 keeps an IPv6 literal's brackets, and node-postgres cannot connect to
+            # "[::1]" (fixed upstream in brianc/node-postgres#3698): the parameter, which wins, has none.
+            parameters = (*parameters, ("host", self.host))
         query = "&".join(
             f"{_encode(name)}={shown(value) if name in SECRET_PARAMETERS else _encode(value)}"
-            for name, value in self.parameters
+            for name, value in parameters
         )
         return f"{self.scheme}://{credentials}{_encode(host, safe='[]:')}{port}{path}" + (f"?{query}" if query else "")
 

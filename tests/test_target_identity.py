@@ -6,6 +6,7 @@ spelling is really checked by the server.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -195,3 +196,22 @@ def test_a_production_command_aimed_at_another_environments_database_is_refused(
     assert "production would act on staging's database" in result.stderr
     assert "DATABASE_URL in .env.staging (line 1)" in result.stderr
     assert loopback.tables(admin(loopback, "127.0.0.1", database)) == []  # nothing deployed
+
+
+def test_every_tool_logs_in_through_an_ipv6_literal_with_a_raw_special_password(
+    loopback: LoopbackServer, database: str, tmp_path: Path
+) -> None:
+    """Prisma (node-postgres) applies the migrations and pg_dump backs up, both checked by SCRAM."""
+    if not loopback.listens_on("::1"):
+        pytest.skip("the server does not listen on ::1 (CI's server listens on 127.0.0.1 only)")
+    loopback.psql(f'ALTER DATABASE "{database}" OWNER TO {ROLE}')
+    root, environment = _project_on(tmp_path, loopback, database)
+    environment.update(
+        ACAMS_ENV="staging", DATABASE_URL=f"postgresql://{ROLE}:{PASSWORD}@[::1]:{loopback.port}/{database}"
+    )
+    deployed = _run(root, environment, "deploy", "--no-backup", "--json")
+    assert deployed.returncode == 0, deployed.stderr
+    backup = _run(root, environment, "backup", "--json")
+    assert backup.returncode == 0, backup.stderr
+    assert json.loads(backup.stdout)["database"].startswith(f"postgresql://{ROLE}:***@[::1]:")
+    assert "users" in loopback.tables(admin(loopback, "127.0.0.1", database))
