@@ -47,10 +47,10 @@ def check_database(settings: Settings) -> None:
     for other, configured in _configured_elsewhere(settings):
         comparison = target_identity.compare(settings.database_url, configured.url)
         if comparison.same:
+            mine, theirs = (database_url.parse(url).redacted() for url in (settings.database_url, configured.url))
             raise RefusedError(
-                f"{settings.environment} would act on {other}'s database: {settings.database_url_origin} "
-                f"({database_url.parse(settings.database_url).redacted()}) and {configured.origin} "
-                f"({database_url.parse(configured.url).redacted()}) reach {comparison.evidence}. "
+                f"{settings.environment} would act on {other}'s database: {mine} from {settings.database_url_origin} "
+                f"and {theirs} from {configured.origin} reach {comparison.evidence}. "
                 "production must have a database of its own: point one of them elsewhere."
             )
 

@@ -35,7 +35,7 @@ class Settings:
     shadow_database_url: str | None
     # How many backups `backups/<environment>/` keeps (BACKUP_KEEP); older ones are deleted.
     backup_keep: int = DEFAULT_BACKUP_KEEP
-    # Where DATABASE_URL was set, in the user's words ("DATABASE_URL in .env.staging"); None for the embedded server.
+    # Where DATABASE_URL was set, in the user's words ("DATABASE_URL in .env.staging line 2"); None: embedded.
     database_url_origin: str | None = None
 
     @property
@@ -137,7 +137,7 @@ def _url_setting(
 
 
 def _file_origin(name: str, files: tuple[Path, ...]) -> tuple[str, str]:
-    """'NAME in FILE (line N)' for the last of `files` that sets `name`, and advice when ' #' cut its value short."""
+    """'NAME in FILE line N' for the last of `files` that sets `name`, and advice when ' #' cut its value short."""
     for path in reversed(files):
         bindings = [b for b in parse_stream(io.StringIO(path.read_text())) if b.key == name] if path.is_file() else []
         if bindings:
@@ -145,7 +145,7 @@ def _file_origin(name: str, files: tuple[Path, ...]) -> tuple[str, str]:
             written = original.string.partition("=")[2].strip()
             cut = " #" in written and written[:1] not in "'\""
             hint = f" In {path.name}, an unquoted value ends at ' #': put the value in single quotes." if cut else ""
-            return f"{name} in {path.name} (line {original.line})", hint
+            return f"{name} in {path.name} line {original.line}", hint
     return name, ""
 
 

@@ -84,7 +84,7 @@ def test_a_socket_folder_in_the_host_parameter_wins_for_every_tool() -> None:
 )
 def test_an_unreadable_url_is_a_clear_error_that_quotes_none_of_it(text: str, reason: str) -> None:
     with pytest.raises(DatabaseUrlError) as raised:
-        parse(text, name="DATABASE_URL in .env.production (line 2)")
+        parse(text, name="DATABASE_URL in .env.production line 2")
     assert reason in str(raised.value)
     assert "Xy9Qz" not in str(raised.value)
 

@@ -55,7 +55,7 @@ def test_a_dotenv_made_as_dotenv_example_says_serves_development(project: Projec
     production = project.run("status", ACAMS_ENV="production", DATABASE_URL=None)
     assert production.returncode == REFUSED
     assert "production would act on development's database" in production.stderr
-    assert "DATABASE_URL in .env (line " in production.stderr
+    assert "from DATABASE_URL in .env line " in production.stderr
 
 
 def test_an_unreadable_url_in_one_environments_file_stops_only_that_environment(project: Project) -> None:
@@ -64,7 +64,7 @@ def test_an_unreadable_url_in_one_environments_file_stops_only_that_environment(
     assert project.run("status").returncode == 13  # development is not affected
     production = project.run("status", ACAMS_ENV="production", DATABASE_URL=None)
     assert production.returncode == 1
-    assert "DATABASE_URL in .env.production (line 1) cannot be read" in production.stderr
+    assert "DATABASE_URL in .env.production line 1 cannot be read" in production.stderr
     assert "put the value in single quotes" in production.stderr
     assert "Traceback" not in production.stderr and "Xy9Qz" not in production.stderr
 

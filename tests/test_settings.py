@@ -75,7 +75,7 @@ def test_the_url_is_kept_canonical_with_where_it_was_set(root: Path) -> None:
     (root / ".env").write_text("# development\nDATABASE_URL=postgresql://u:p@ss@LocalHost/acams\n")
     settings = load_settings(project_root=root)
     assert settings.database_url == "postgresql://u:p%40ss@LocalHost/acams"
-    assert settings.database_url_origin == "DATABASE_URL in .env (line 2)"
+    assert settings.database_url_origin == "DATABASE_URL in .env line 2"
 
 
 def test_a_shared_dotenv_configures_development_and_staging_never_production(root: Path) -> None:
@@ -86,7 +86,7 @@ def test_a_shared_dotenv_configures_development_and_staging_never_production(roo
     assert database_url_in_files(root, "production") is None
     (root / ".env.production").write_text("DATABASE_URL=postgresql://u@h/prod\n")
     configured = configured_database_url(root, "production")
-    assert configured is not None and configured.origin == "DATABASE_URL in .env.production (line 1)"
+    assert configured is not None and configured.origin == "DATABASE_URL in .env.production line 1"
 
 
 def test_a_dotenv_that_names_production_is_productions_file(root: Path) -> None:

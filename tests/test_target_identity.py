@@ -179,8 +179,9 @@ def test_a_development_command_aimed_at_production_under_another_spelling_is_ref
     environment["DATABASE_URL"] = f"postgresql://{ROLE}:{PASSWORD}@127.1:{loopback.port}/{database}"
     result = _run(root, environment, "reset", "--force")
     assert result.returncode == RefusedError.exit_code, result.stderr
-    assert "development would act on production's database: DATABASE_URL (environment variable)" in result.stderr
-    assert "DATABASE_URL in .env.production (line 1)" in result.stderr
+    assert "development would act on production's database: postgresql://acams_spelling:***@127.1:" in result.stderr
+    assert "from DATABASE_URL (environment variable) and postgresql://postgres:***@127.0.0.1:" in result.stderr
+    assert "from DATABASE_URL in .env.production line 1 reach the same server (system identifier" in result.stderr
     assert PASSWORD not in result.stderr and quote(PASSWORD, safe="") not in result.stderr
     assert loopback.psql("SELECT count(*) FROM keep_me", url=production) == "1"
 
@@ -194,7 +195,7 @@ def test_a_production_command_aimed_at_another_environments_database_is_refused(
     result = _run(root, environment, "deploy")
     assert result.returncode == RefusedError.exit_code, result.stderr
     assert "production would act on staging's database" in result.stderr
-    assert "DATABASE_URL in .env.staging (line 1)" in result.stderr
+    assert "from DATABASE_URL in .env.staging line 1" in result.stderr
     assert loopback.tables(admin(loopback, "127.0.0.1", database)) == []  # nothing deployed
 
 
