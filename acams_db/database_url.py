@@ -137,7 +137,14 @@ def parse(text: str, *, name: str = "The database URL") -> DatabaseUrl:
         raise DatabaseUrlError(
             f"{name} cannot be read: {_standard_reading(rest)}. If it holds a password, {_ENCODING_ADVICE}."
         )
-    return _with_parameter_overrides(scheme.lower(), reading)
+    try:
+        return _with_parameter_overrides(scheme.lower(), reading)
+    except _Unreadable as error:
+        raise DatabaseUrlError(f"{name} cannot be read: {error}.") from None
+
+
+class _Unreadable(Exception):
+    """Why a URL's part cannot be read, in words that quote none of it."""
 
 
 def _valid_reading(rest: str) -> _Reading | None:
@@ -218,7 +225,7 @@ def _with_parameter_overrides(scheme: str, reading: _Reading) -> DatabaseUrl:
     password = parameters.pop("password", password)
     port = parameters.pop("port", reading.port)
     if port and not (port.isdigit() and 0 < int(port) <= 65535):
-        raise DatabaseUrlError("The database URL's port parameter must be a number up to 65535.")
+        raise _Unreadable("its port parameter is not a number up to 65535")
     host = _decode(reading.host, "host")
     if host.startswith("/") and "host" not in parameters:  # a percent-encoded socket folder as the host
         parameters["host"], host = host, ""
@@ -226,9 +233,9 @@ def _with_parameter_overrides(scheme: str, reading: _Reading) -> DatabaseUrl:
         del parameters["schema"]  # an empty schema means the default for Prisma; say so once for every tool
     database = _decode(reading.path, "database name") if reading.path else None
     if database and any(c in database for c in _UNSUPPORTED_IN_DATABASE_NAME):
-        raise DatabaseUrlError(
-            f"The database name in the URL holds one of {_UNSUPPORTED_IN_DATABASE_NAME}, which node-postgres "
-            "(Prisma's driver here) and libpq read differently: choose a database name without them."
+        raise _Unreadable(
+            f"its database name holds one of {_UNSUPPORTED_IN_DATABASE_NAME}, which node-postgres (Prisma's "
+            "driver here) and libpq read differently: choose a database name without them"
         )
     return DatabaseUrl(scheme, user, password, host, int(port) if port else None, database, tuple(parameters.items()))
 
@@ -250,7 +257,7 @@ def _decode(text: str, what: str, *, plus: bool = False) -> str:
     try:
         return decoded.decode()
     except UnicodeDecodeError:
-        raise DatabaseUrlError(f"The database URL's {what} is not UTF-8 once percent-decoded.") from None
+        raise _Unreadable(f"its {what} is not UTF-8 once percent-decoded") from None
 
 
 def _encode(text: str, safe: str = "") -> str:

@@ -79,7 +79,7 @@ def test_a_socket_folder_in_the_host_parameter_wins_for_every_tool() -> None:
         ("postgresql://u:Xy9Qz@h/db#frag", "it holds a # after the host"),
         ("postgresql://u:Xy9Qz@h1,h2/db", "it names several hosts"),
         ("postgresql://u:Xy9Qz@h:99999/db", "its host or port is not valid"),
-        ("postgresql://u:Xy9Qz@h/a%40b", "The database name in the URL holds one of"),
+        ("postgresql://u:Xy9Qz@h/a%40b", "its database name holds one of"),
     ],
 )
 def test_an_unreadable_url_is_a_clear_error_that_quotes_none_of_it(text: str, reason: str) -> None:
