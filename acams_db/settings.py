@@ -127,26 +127,32 @@ def _url_setting(
     text = (values.get(name) or "").strip()
     if text in ("", EMBEDDED_KEYWORD):
         return None
-    origin, hint = (
-        (f"{name} (environment variable)", "") if real_variables and name in os.environ else _file_origin(name, files)
+    origin, cut_short = (
+        (f"{name} (environment variable)", False)
+        if real_variables and name in os.environ
+        else _file_origin(name, files)
     )
-    try:
-        return ConfiguredUrl(database_url.parse(text, name=origin).canonical(), origin)
-    except database_url.DatabaseUrlError as error:
-        raise database_url.DatabaseUrlError(f"{error}{hint}") from None
+    if cut_short:  # even when what is left reads as a URL: its "port" may be the password's first characters
+        raise database_url.DatabaseUrlError(
+            f"{origin} cannot be read: an unquoted value ends at ' #' (a comment starts there), and an @ follows "
+            "it on that line. Put the value in single quotes."
+        )
+    return ConfiguredUrl(database_url.parse(text, name=origin).canonical(), origin)
 
 
-def _file_origin(name: str, files: tuple[Path, ...]) -> tuple[str, str]:
-    """'NAME in FILE line N' for the last of `files` that sets `name`, and advice when ' #' cut its value short."""
+def _file_origin(name: str, files: tuple[Path, ...]) -> tuple[str, bool]:
+    """'NAME in FILE line N' for the last of `files` that sets `name`, and whether ' #' cut a URL short there.
+
+    python-dotenv ends an unquoted value at ' #'; an @ after it means the password went on.
+    """
     for path in reversed(files):
         bindings = [b for b in parse_stream(io.StringIO(path.read_text())) if b.key == name] if path.is_file() else []
         if bindings:
             original = bindings[-1].original
             written = original.string.partition("=")[2].strip()
-            cut = " #" in written and written[:1] not in "'\""
-            hint = f" In {path.name}, an unquoted value ends at ' #': put the value in single quotes." if cut else ""
-            return f"{name} in {path.name} line {original.line}", hint
-    return name, ""
+            cut_short = written[:1] not in "'\"" and "@" in written.partition(" #")[2]
+            return f"{name} in {path.name} line {original.line}", cut_short
+    return name, False
 
 
 def _positive_int(value: str | None, name: str, default: int) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -87,6 +88,22 @@ def test_a_shared_dotenv_configures_development_and_staging_never_production(roo
     (root / ".env.production").write_text("DATABASE_URL=postgresql://u@h/prod\n")
     configured = configured_database_url(root, "production")
     assert configured is not None and configured.origin == "DATABASE_URL in .env.production line 1"
+
+
+SPACE_HASH_URL = "postgresql://u:12 #Xy9Qz@h/db"
+
+
+def test_a_url_cut_short_by_a_dotenv_comment_is_refused(root: Path) -> None:
+    """python-dotenv ends an unquoted value at ' #'; what is left ("host u, port 12") must not be used."""
+    (root / ".env").write_text(f"DATABASE_URL={SPACE_HASH_URL}\n")
+    expected = "DATABASE_URL in .env line 1 cannot be read: an unquoted value ends at ' #'"
+    with pytest.raises(ToolchainError, match=re.escape(expected)):
+        load_settings(project_root=root)
+
+
+def test_a_quoted_url_keeps_its_space_and_hash(root: Path) -> None:
+    (root / ".env").write_text(f"DATABASE_URL='{SPACE_HASH_URL}'\n")
+    assert load_settings(project_root=root).database_url == "postgresql://u:12%20%23Xy9Qz@h/db"
 
 
 def test_a_dotenv_that_names_production_is_productions_file(root: Path) -> None:
