@@ -54,7 +54,8 @@ class ServerAnswer:
 @dataclass(frozen=True)
 class Comparison:
     same: bool
-    evidence: str  # what was compared, for messages: "the server 7713…, database acams and schema public"
+    # Why they are one target, for the refusal: "the same server (system identifier 7713…), database acams and …"
+    evidence: str
 
 
 def compare(first: str, second: str) -> Comparison:
@@ -75,7 +76,7 @@ def compare(first: str, second: str) -> Comparison:
     return Comparison(
         same,
         f"the same machine, port {port}, database {database} and schema {schema} (a server could not be "
-        f"asked within {PROBE_TIMEOUT} s, so their addresses were compared)",
+        "asked, so their addresses were compared)",
     )
 
 
