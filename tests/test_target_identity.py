@@ -176,11 +176,11 @@ def test_a_development_command_aimed_at_production_under_another_spelling_is_ref
     loopback.psql("CREATE TABLE keep_me (id int); INSERT INTO keep_me VALUES (1)", url=production)
     root, environment = _project_on(tmp_path, loopback, database)
     (root / ".env.production").write_text(f"DATABASE_URL={production}\n")
-    environment["DATABASE_URL"] = f"postgresql://{ROLE}:{PASSWORD}@127.1:{loopback.port}/{database}"
+    (root / ".env").write_text(f"DATABASE_URL=postgresql://{ROLE}:{PASSWORD}@127.1:{loopback.port}/{database}\n")
     result = _run(root, environment, "reset", "--force")
     assert result.returncode == RefusedError.exit_code, result.stderr
     assert "development would act on production's database: postgresql://acams_spelling:***@127.1:" in result.stderr
-    assert "from DATABASE_URL (environment variable) and postgresql://postgres:***@127.0.0.1:" in result.stderr
+    assert "from DATABASE_URL in .env line 1 and postgresql://postgres:***@127.0.0.1:" in result.stderr
     assert "from DATABASE_URL in .env.production line 1 reach the same server (system identifier" in result.stderr
     assert PASSWORD not in result.stderr and quote(PASSWORD, safe="") not in result.stderr
     assert loopback.psql("SELECT count(*) FROM keep_me", url=production) == "1"
