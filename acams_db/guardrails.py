@@ -1,19 +1,15 @@
 """What each environment allows.
 
-Development commands are refused in staging and production, production never
-runs on the embedded server, and production never shares its database with
-another environment's configuration.
+Development commands are refused in staging and production, staging and production never run on the
+embedded server, and production never shares its target (server, database and schema, as the servers
+answer: see target_identity) with the database another environment's files configure.
 """
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, unquote, urlsplit
-
-from acams_db import pg_tools
+from acams_db import database_url, target_identity
 from acams_db.errors import RefusedError
-from acams_db.settings import ENVIRONMENTS, Settings, database_url_in_files
-
-LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1", "[::1]")
+from acams_db.settings import ENVIRONMENTS, ConfiguredUrl, Settings, configured_database_url
 
 
 def require_development(settings: Settings, action: str, instead: str) -> None:
@@ -24,7 +20,8 @@ def require_development(settings: Settings, action: str, instead: str) -> None:
 
 def require_production_consent(url: str, allowed: bool, typed_name: str | None) -> None:
     """Destructive commands in production need a flag and the target database's name typed out."""
-    name = database_identity(url)[2]
+    parsed = database_url.parse(url)
+    name = parsed.database or parsed.user
     if not allowed or typed_name != name:
         raise RefusedError(
             "This replaces production data: pass --allow-production and --database with the name of the "
@@ -34,34 +31,46 @@ def require_production_consent(url: str, allowed: bool, typed_name: str | None) 
 
 
 def check_database(settings: Settings) -> None:
-    """Refuse a database that production must not use, before anything connects to it."""
-    if settings.environment == "production" and settings.database_url is None:
-        raise RefusedError(
-            "production has no DATABASE_URL (unset, empty or 'embedded'): the embedded PostgreSQL server "
-            "is for development only. Set DATABASE_URL in .env.production or in the environment."
-        )
+    """Refuse a database this environment must not use, before anything else connects to it.
+
+    Staging and production need a DATABASE_URL. Outside production, the target of production's configured
+    URL is refused; in production, the targets of the URLs the files configure for the other environments.
+    """
     if settings.database_url is None:
-        return
-    mine = database_identity(settings.database_url)
-    for other in ENVIRONMENTS:
-        if other == settings.environment or "production" not in (other, settings.environment):
-            continue
-        configured = database_url_in_files(settings.project_root, other)
-        if configured is not None and database_identity(configured) == mine:
-            host, port, name, schema = mine
+        if settings.environment != "development":
             raise RefusedError(
-                f"The database {host}:{port}/{name} (schema {schema}) is configured for {other} "
-                f"(.env or .env.{other}) and used here for {settings.environment}: production must have a "
-                "database of its own. Point DATABASE_URL of one of them elsewhere."
+                f"{settings.environment} has no DATABASE_URL (unset, empty or 'embedded'): the embedded PostgreSQL "
+                f"server is for development only. Set DATABASE_URL in .env.{settings.environment} or in the "
+                "environment."
+            )
+        return
+    for other, configured in _configured_elsewhere(settings):
+        comparison = target_identity.compare(settings.database_url, configured.url)
+        if comparison.same:
+            mine, theirs = (database_url.parse(url).redacted() for url in (settings.database_url, configured.url))
+            raise RefusedError(
+                f"{settings.environment} would act on {other}'s database: {mine} from {settings.database_url_origin} "
+                f"and {theirs} from {configured.origin} reach {comparison.evidence}. "
+                "production must have a database of its own: point one of them elsewhere."
             )
 
 
-def database_identity(url: str) -> tuple[str, int, str, str]:
-    """(host, port, database, schema) of a PostgreSQL URL, whatever user or password it uses."""
-    parts = urlsplit(url)
-    query = parse_qs(parts.query)
-    host = (parts.hostname or query.get("host", ["localhost"])[0]).lower()
-    port = parts.port or int(query.get("port", ["5432"])[0])
-    name = unquote(parts.path.lstrip("/")) or unquote(parts.username or "")
-    schema = pg_tools.schema_of(url)
-    return ("localhost" if host in LOOPBACK_HOSTS else host, port, name, schema)
+def _configured_elsewhere(settings: Settings) -> list[tuple[str, ConfiguredUrl]]:
+    """The URLs to keep apart from this environment's: production's, or in production every other one's.
+
+    A URL that cannot be read names no target, and is that environment's own error, not this one's.
+    """
+    others = (
+        [e for e in ENVIRONMENTS if e != settings.environment]
+        if settings.environment == "production"
+        else ["production"]
+    )
+    found = []
+    for other in others:
+        try:
+            configured = configured_database_url(settings.project_root, other)
+        except database_url.DatabaseUrlError:
+            continue
+        if configured is not None:
+            found.append((other, configured))
+    return found

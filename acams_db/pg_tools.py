@@ -19,50 +19,25 @@ import subprocess
 import tempfile
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import parse_qs, unquote, urlsplit
 
-from acams_db import embedded, interrupts
+from acams_db import database_url, embedded, interrupts
 from acams_db.errors import SetupMissingError, ToolchainError
 from acams_db.processes import dies_with_this_process
 from acams_db.settings import redact
 
-# Prisma URL parameters that libpq understands, and the variable that carries each.
-_LIBPQ_PARAMETERS = {
-    "host": "PGHOST",
-    "port": "PGPORT",
-    "sslmode": "PGSSLMODE",
-    "sslcert": "PGSSLCERT",
-    "sslkey": "PGSSLKEY",
-    "sslrootcert": "PGSSLROOTCERT",
-    "connect_timeout": "PGCONNECT_TIMEOUT",
-    "application_name": "PGAPPNAME",
-    "options": "PGOPTIONS",
-    "password": "PGPASSWORD",
-}
-
 
 def schema_of(url: str) -> str:
     """The schema Prisma uses for `url` (its `schema` parameter, default public)."""
-    return parse_qs(urlsplit(url).query).get("schema", ["public"])[0]
+    return database_url.parse(url).schema
 
 
 def libpq_environment(url: str) -> dict[str, str]:
-    """The caller's environment with its PG* variables replaced by those of `url`."""
-    parts = urlsplit(url)
+    """The caller's environment with its PG* variables replaced by those of `url`, read as Prisma reads it.
+
+    Prisma's rule for the host: a `host` parameter (a unix-socket folder) wins over the URL's host.
+    """
     environment = {key: value for key, value in os.environ.items() if not key.startswith("PG")}
-    for name, values in parse_qs(parts.query).items():
-        if name in _LIBPQ_PARAMETERS:
-            environment[_LIBPQ_PARAMETERS[name]] = values[0]
-    if parts.hostname:
-        environment["PGHOST"] = parts.hostname
-    if parts.port:
-        environment["PGPORT"] = str(parts.port)
-    if parts.username:
-        environment["PGUSER"] = unquote(parts.username)
-    if parts.password:
-        environment["PGPASSWORD"] = unquote(parts.password)
-    environment["PGDATABASE"] = unquote(parts.path.lstrip("/"))
-    return environment
+    return {**environment, **database_url.parse(url).libpq_variables()}
 
 
 # A missing password fails at once instead of prompting on a terminal that the child does not own.

@@ -7,13 +7,16 @@ default development) unless a command is given one explicitly.
 
 from __future__ import annotations
 
+import io
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from dotenv import dotenv_values
+from dotenv.parser import parse_stream
 
+from acams_db import database_url
+from acams_db.database_url import redact as redact  # the toolchain's redaction, long imported from here
 from acams_db.errors import ToolchainError
 
 ENVIRONMENTS = ("development", "staging", "production")
@@ -28,10 +31,12 @@ PROJECT_MARKER = "prisma.config.ts"
 class Settings:
     project_root: Path
     environment: str
-    database_url: str | None
+    database_url: str | None  # canonical (database_url.DatabaseUrl.canonical): every tool reads it alike
     shadow_database_url: str | None
     # How many backups `backups/<environment>/` keeps (BACKUP_KEEP); older ones are deleted.
     backup_keep: int = DEFAULT_BACKUP_KEEP
+    # Where DATABASE_URL was set, in the user's words ("DATABASE_URL in .env.staging line 2"); None: embedded.
+    database_url_origin: str | None = None
 
     @property
     def uses_embedded_database(self) -> bool:
@@ -44,6 +49,14 @@ class Settings:
     @property
     def schema_path(self) -> Path:
         return self.project_root / "schema.prisma"
+
+
+@dataclass(frozen=True)
+class ConfiguredUrl:
+    """A DATABASE_URL that the project's files give one environment."""
+
+    url: str  # canonical
+    origin: str  # "DATABASE_URL in .env.production"
 
 
 def find_project_root(start: Path | None = None) -> Path:
@@ -65,33 +78,81 @@ def load_settings(environment: str | None = None, project_root: Path | None = No
     chosen = environment or os.environ.get(ENVIRONMENT_VARIABLE) or base.get(ENVIRONMENT_VARIABLE) or "development"
     if chosen not in ENVIRONMENTS:
         raise ToolchainError(f"Unknown environment {chosen!r}: expected one of {', '.join(ENVIRONMENTS)}.")
+    files = (root / ".env", root / f".env.{chosen}")
     values = {**_environment_files(root, chosen), **os.environ}
-    shadow_url = (values.get("SHADOW_DATABASE_URL") or "").strip()
+    url = _url_setting(values, "DATABASE_URL", files, real_variables=True)
+    shadow = _url_setting(values, "SHADOW_DATABASE_URL", files, real_variables=True)
     return Settings(
         project_root=root,
         environment=chosen,
-        database_url=_database_url(values),
-        shadow_database_url=_checked_url(shadow_url, "SHADOW_DATABASE_URL") if shadow_url else None,
+        database_url=url.url if url else None,
+        shadow_database_url=shadow.url if shadow else None,
         backup_keep=_positive_int(values.get("BACKUP_KEEP"), "BACKUP_KEEP", DEFAULT_BACKUP_KEEP),
+        database_url_origin=url.origin if url else None,
     )
 
 
-def database_url_in_files(project_root: Path, environment: str) -> str | None:
-    """The DATABASE_URL that `.env` and `.env.<environment>` give `environment`, ignoring real variables.
+def configured_database_url(project_root: Path, environment: str) -> ConfiguredUrl | None:
+    """The DATABASE_URL that the files give `environment`, ignoring real variables (None: the embedded server).
 
-    Real environment variables apply to whichever environment a command picks; the
-    files are what is *configured* for one environment in particular.
+    Real environment variables apply to whichever environment a command picks; the files are what is
+    configured for one environment in particular: `.env.<environment>`, else `.env`. A `.env` that sets
+    ACAMS_ENV=production is production's file; any other `.env` holds development's settings (staging's
+    too, unless .env.staging has its own), never production's.
     """
-    return _database_url(_environment_files(project_root, environment))
+    own_file = project_root / f".env.{environment}"
+    if "DATABASE_URL" in _read_env_file(own_file):
+        return _url_setting(_read_env_file(own_file), "DATABASE_URL", (own_file,))
+    shared = project_root / ".env"
+    values = _read_env_file(shared)
+    if (values.get(ENVIRONMENT_VARIABLE) == "production") != (environment == "production"):
+        return None
+    return _url_setting(values, "DATABASE_URL", (shared,))
+
+
+def database_url_in_files(project_root: Path, environment: str) -> str | None:
+    """The canonical URL of `configured_database_url`, or None."""
+    configured = configured_database_url(project_root, environment)
+    return configured.url if configured else None
 
 
 def _environment_files(root: Path, environment: str) -> dict[str, str]:
     return {**_read_env_file(root / ".env"), **_read_env_file(root / f".env.{environment}")}
 
 
-def _database_url(values: dict[str, str]) -> str | None:
-    url = (values.get("DATABASE_URL") or "").strip()
-    return None if url in ("", EMBEDDED_KEYWORD) else _checked_url(url, "DATABASE_URL")
+def _url_setting(
+    values: dict[str, str], name: str, files: tuple[Path, ...], *, real_variables: bool = False
+) -> ConfiguredUrl | None:
+    """`values[name]` read as a database URL (None when unset, empty or 'embedded'), with where it was set."""
+    text = (values.get(name) or "").strip()
+    if text in ("", EMBEDDED_KEYWORD):
+        return None
+    origin, cut_short = (
+        (f"{name} (environment variable)", False)
+        if real_variables and name in os.environ
+        else _file_origin(name, files)
+    )
+    if cut_short:  # even when what is left reads as a URL: its "port" may be the password's first characters
+        raise database_url.DatabaseUrlError(
+            f"{origin} cannot be read: an unquoted value ends at ' #' (a comment starts there), and an @ follows "
+            "it on that line. Put the value in single quotes."
+        )
+    return ConfiguredUrl(database_url.parse(text, name=origin).canonical(), origin)
+
+
+def _file_origin(name: str, files: tuple[Path, ...]) -> tuple[str, bool]:
+    """'NAME in FILE line N' for the last of `files` that sets `name`, and whether ' #' cut a URL short there.
+
+    python-dotenv ends an unquoted value at ' #'; an @ after it means the password went on.
+    """
+    for path in reversed(files):
+        bindings = [b for b in parse_stream(io.StringIO(path.read_text())) if b.key == name] if path.is_file() else []
+        if bindings:
+            original = bindings[-1].original
+            written = original.string.partition("=")[2].strip()
+            cut_short = written[:1] not in "'\"" and "@" in written.partition(" #")[2]
+            return f"{name} in {path.name} line {original.line}", cut_short
+    return name, False
 
 
 def _positive_int(value: str | None, name: str, default: int) -> int:
@@ -106,21 +167,3 @@ def _read_env_file(path: Path) -> dict[str, str]:
     if not path.is_file():
         return {}
     return {key: value for key, value in dotenv_values(path).items() if value is not None}
-
-
-def _checked_url(url: str, name: str) -> str:
-    if not url.startswith(("postgresql://", "postgres://")):
-        raise ToolchainError(
-            f"{name} must be a PostgreSQL URL (postgresql://...) or {EMBEDDED_KEYWORD!r}; got {redact(url)!r}."
-        )
-    return url
-
-
-_PASSWORD_IN_URL = re.compile(r"(?P<prefix>[a-z][a-z0-9+.-]*://[^:/?#@\s]*:)(?P<password>[^@/?#\s]*)@", re.IGNORECASE)
-_PASSWORD_PARAMETER = re.compile(r"(?P<prefix>[?&]password=)[^&\s]*", re.IGNORECASE)
-
-
-def redact(text: str) -> str:
-    """Replace every password in database URLs inside `text` by `***`."""
-    text = _PASSWORD_IN_URL.sub(lambda m: f"{m['prefix']}***@" if m["password"] else m[0], text)
-    return _PASSWORD_PARAMETER.sub(r"\g<prefix>***", text)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import pytest
 
+from acams_db import database_url
 from acams_db.errors import RefusedError
 from tests.support import HISTORY, PostgresServer, Project
 
@@ -33,11 +34,53 @@ def test_development_commands_are_refused_outside_development(
     assert postgres.tables(project.database_url) == []  # nothing touched
 
 
-def test_production_refuses_the_embedded_database(project: Project) -> None:
-    result = project.run("status", ACAMS_ENV="production", DATABASE_URL=None)
+@pytest.mark.parametrize("environment", ["staging", "production"])
+def test_staging_and_production_refuse_the_embedded_database(project: Project, environment: str) -> None:
+    result = project.run("status", ACAMS_ENV=environment, DATABASE_URL=None)
     assert result.returncode == REFUSED
-    assert "production has no DATABASE_URL" in result.stderr
+    assert f"{environment} has no DATABASE_URL" in result.stderr
+    assert f"Set DATABASE_URL in .env.{environment}" in result.stderr
     assert not (project.root / ".data").exists()  # no embedded server was started
+
+
+def test_a_dotenv_made_as_dotenv_example_says_serves_development(project: Project) -> None:
+    """Copy .env.example to .env and set DATABASE_URL: development works; production refuses that database."""
+    text = (Path(__file__).resolve().parent.parent / ".env.example").read_text()
+    assert "\nDATABASE_URL=embedded\n" in text
+    (project.root / ".env").write_text(
+        text.replace("\nDATABASE_URL=embedded\n", f"\nDATABASE_URL={project.database_url}\n")
+    )
+    development = project.run("status", DATABASE_URL=None)
+    assert development.returncode == 13, development.stderr  # migrations pending: it reached the database
+    production = project.run("status", ACAMS_ENV="production", DATABASE_URL=None)
+    assert production.returncode == REFUSED
+    assert "production would act on development's database" in production.stderr
+    assert "from DATABASE_URL in .env line " in production.stderr
+
+
+def test_an_unreadable_url_in_one_environments_file_stops_only_that_environment(project: Project) -> None:
+    """An unquoted ' #' in .env.production cuts the value short (python-dotenv's comment rule)."""
+    (project.root / ".env.production").write_text("DATABASE_URL=postgresql://acams:12 #Xy9Qz@db.example.org/acams\n")
+    assert project.run("status").returncode == 13  # development is not affected
+    production = project.run("status", ACAMS_ENV="production", DATABASE_URL=None)
+    assert production.returncode == 1
+    assert "DATABASE_URL in .env.production line 1 cannot be read" in production.stderr
+    assert (
+        "an unquoted value ends at ' #'" in production.stderr and "Put the value in single quotes" in production.stderr
+    )
+    assert "Traceback" not in production.stderr and "Xy9Qz" not in production.stderr and "12" not in production.stderr
+
+
+def test_backups_reach_the_unix_socket_the_host_parameter_names(project: Project, postgres: PostgresServer) -> None:
+    """`?host=` wins over the URL's host for pg_dump too (Prisma's rule), not only for migrate."""
+    socket_dir = postgres.psql("SELECT current_setting('unix_socket_directories')").split(",")[0].strip()
+    parsed = database_url.parse(project.database_url)
+    credentials = f"{parsed.user}:{quote(parsed.password or '', safe='')}"
+    url = f"postgresql://{credentials}@localhost:{parsed.server_port}/{parsed.database}?host={socket_dir}"
+    assert project.run("deploy", "--no-backup", ACAMS_ENV="staging", DATABASE_URL=url).returncode == 0
+    backup = project.run("backup", "--json", ACAMS_ENV="staging", DATABASE_URL=url)
+    assert backup.returncode == 0, backup.stderr
+    assert Path(json.loads(backup.stdout)["path"]).stat().st_size > 0
 
 
 @pytest.mark.parametrize(
@@ -156,5 +199,54 @@ def test_no_password_reaches_output_backups_or_logs(project: Project, postgres: 
         for written in (project.root / "backups").rglob("*"):
             if written.is_file() and written.suffix in (".json", ".jsonl"):
                 assert SECRET not in written.read_text(), written
+    finally:
+        postgres.psql(f"DROP OWNED BY {role} CASCADE; DROP ROLE {role}", url=project.database_url)
+
+
+# Every character that means something in a URL, and non-ASCII.
+SPECIAL_SECRET = "Qz7@k:/Vx?#W%&j= é+Y"
+
+
+def _parts(secret: str, length: int) -> set[str]:
+    return {secret[i : i + length] for i in range(len(secret) - length + 1)}
+
+
+@pytest.mark.parametrize("spelling", ["raw in .env.staging", "percent-encoded in the environment"])
+def test_a_password_with_every_special_character_connects_and_never_shows(
+    project: Project, postgres: PostgresServer, spelling: str
+) -> None:
+    """deploy (its backup and log), status, backup, backups and database: no part of the password anywhere."""
+    role = "acams_special_secret"
+    postgres.psql(f"DROP ROLE IF EXISTS {role}; CREATE ROLE {role} LOGIN SUPERUSER PASSWORD '{SPECIAL_SECRET}'")
+    try:
+        parsed = database_url.parse(project.database_url)
+        query = f"?host={parsed.parameter('host')}" if parsed.parameter("host") else ""
+        server = f"{parsed.host}:{parsed.server_port}" if parsed.host else ""
+        if spelling.startswith("raw"):
+            (project.root / ".env.staging").write_text(
+                f"DATABASE_URL=postgresql://{role}:{SPECIAL_SECRET}@{server}/{parsed.database}{query}\n"
+            )
+            env: dict[str, str | None] = {"ACAMS_ENV": "staging", "DATABASE_URL": None}
+        else:
+            url = f"postgresql://{role}:{quote(SPECIAL_SECRET, safe='')}@{server}/{parsed.database}{query}"
+            env = {"ACAMS_ENV": "staging", "DATABASE_URL": url}
+        # The raw spelling goes through every command; the encoded one through Prisma and pg_dump.
+        commands = [
+            ("deploy", "--json"),
+            ("status", "--json"),
+            ("backup", "--json"),
+            ("backups",),
+            ("database", "--json"),
+        ]
+        outputs = [
+            project.run(*command, **env) for command in (commands if spelling.startswith("raw") else commands[:3])
+        ]
+        assert [o.returncode for o in outputs] == [0] * len(outputs), [o.stderr for o in outputs]
+        assert f"database: postgresql://{role}:***@" in outputs[0].stderr
+        written = [p.read_text() for p in (project.root / "backups").rglob("*") if p.suffix in (".json", ".jsonl")]
+        assert len(written) == 3  # the deploy's backup, the backup's, and the deploy log
+        secrets = _parts(SPECIAL_SECRET, 4) | _parts(quote(SPECIAL_SECRET, safe=""), 6)
+        for text in [o.stdout + o.stderr for o in outputs] + written:
+            assert not [part for part in secrets if part in text], text
     finally:
         postgres.psql(f"DROP OWNED BY {role} CASCADE; DROP ROLE {role}", url=project.database_url)
