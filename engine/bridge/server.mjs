@@ -3,6 +3,7 @@
 // request is answered inside one error boundary, and bytes that are not HTTP
 // get an answer from the server's clientError handler.
 import http from 'node:http';
+import { finished } from 'node:stream/promises';
 import { BridgeMetrics } from './metrics.mjs';
 
 /** The environment variable that sets the request body limit, in bytes. */
@@ -135,6 +136,8 @@ async function serve(handler, request, response) {
       return;
     }
     const status = error instanceof HttpError ? error.status : 500;
+    // Clients send their whole body before they read: the rest of an oversized one is read and dropped first.
+    if (status === 413) await finished(request).catch(() => {});
     send(response, status, errorBody(error instanceof Error ? error.message : String(error)), error instanceof HttpError ? error.headers : {});
   }
 }
@@ -324,8 +327,7 @@ function parseJson(text) {
 /**
  * The request body as text; 413 as soon as it is known to exceed `limit`
  * bytes, without keeping more than `limit` bytes. The rest of an oversized
- * body is read and dropped, so that the client, which sends its whole body
- * before reading, still receives the answer.
+ * body is read and dropped.
  * @param {http.IncomingMessage} request
  * @param {number} limit
  * @returns {Promise<string>}
