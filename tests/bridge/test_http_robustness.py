@@ -198,7 +198,7 @@ async def fuzzed_bridge(
         await client.disconnect()
 
 
-async def keep_querying(client: Any, stop: asyncio.Event) -> tuple[int, list[BaseException]]:
+async def keep_querying(client: Any, stop: asyncio.Event) -> tuple[int, list[Exception]]:
     """Mixed operations until `stop`: writes, reads, a raw query, a batch and an interactive transaction."""
     operations, failures = 0, []
     index = 0
