@@ -7,7 +7,7 @@ import { finished } from 'node:stream/promises';
 import { BridgeMetrics } from './metrics.mjs';
 
 /** The environment variable that sets the request body limit, in bytes. */
-export const MAX_BODY_VARIABLE = 'ACAMS_BRIDGE_MAX_BODY_BYTES';
+const MAX_BODY_VARIABLE = 'ACAMS_BRIDGE_MAX_BODY_BYTES';
 // The seed's largest request is about 3 MB (2,000 questions of a 100,000-question bank in one raw query).
 const DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024;
 
@@ -15,7 +15,7 @@ const DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024;
  * What the bridge accepts from a request. Answers beyond them: 413 (body),
  * 414 (target), 431 (request line and headers), 408 (too slow).
  */
-export const LIMITS = Object.freeze({
+const LIMITS = Object.freeze({
   maxHeaderBytes: 16 * 1024,
   maxUrlBytes: 8 * 1024,
   // Prisma Client Python sends each request at once: a request still incomplete after these is abandoned.
@@ -40,7 +40,7 @@ function transactionNotFound() {
   return { errors: [{ error: TRANSACTION_NOT_FOUND, user_facing_error: { is_panic: false, message: TRANSACTION_NOT_FOUND, meta: { error: TRANSACTION_NOT_FOUND }, error_code: 'P2028' } }] };
 }
 
-export class HttpError extends Error {
+class HttpError extends Error {
   /** @param {number} status @param {string} message @param {Record<string, string>} [headers] */
   constructor(status, message, headers = {}) {
     super(message);
@@ -72,8 +72,7 @@ export function maxBodyBytes(environment) {
 }
 
 /**
- * @typedef {{ status?: number, body: unknown }} Answer
- * @typedef {(request: http.IncomingMessage, target: { pathname: string, query: string }) => Promise<Answer | unknown>} Handler
+ * @typedef {(request: http.IncomingMessage, target: { pathname: string, query: string }) => Promise<{ body: unknown }>} Handler
  */
 
 /**
@@ -112,7 +111,7 @@ export function createBridgeServer(handler) {
   });
   server.on('clientError', answerClientError);
   // node closes a CONNECT request's connection without a word unless it is handled.
-  server.on('connect', (/** @type {http.IncomingMessage} */ request, /** @type {import('node:stream').Duplex} */ socket) => {
+  server.on('connect', (/** @type {http.IncomingMessage} */ _request, /** @type {import('node:stream').Duplex} */ socket) => {
     answerRaw(socket, 405, 'Method Not Allowed', `Method CONNECT is not allowed; the bridge is not a proxy.`);
   });
   return server;
@@ -128,8 +127,8 @@ async function serve(handler, request, response) {
   try {
     const target = requestTarget(request.url ?? '');
     const handle = await handler;
-    const result = /** @type {Answer} */ (await handle(request, target));
-    send(response, result.status ?? 200, result.body);
+    const { body } = await handle(request, target);
+    send(response, 200, body);
   } catch (error) {
     if (response.headersSent) {
       response.destroy();
