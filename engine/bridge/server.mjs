@@ -1,10 +1,31 @@
 // The native query engine's HTTP interface, served on loopback, translating
-// each request for the WebAssembly engine.
+// each request for the WebAssembly engine. No request can stop it: every
+// request is answered inside one error boundary, and bytes that are not HTTP
+// get an answer from the server's clientError handler.
 import http from 'node:http';
+import { finished } from 'node:stream/promises';
 import { BridgeMetrics } from './metrics.mjs';
-import { ProtocolError, graphqlResponse, modelNames, requestJson, translateQuery } from './protocol.mjs';
 
-const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
+/** The environment variable that sets the request body limit, in bytes. */
+const MAX_BODY_VARIABLE = 'ACAMS_BRIDGE_MAX_BODY_BYTES';
+// The seed's largest request is about 3 MB (2,000 questions of a 100,000-question bank in one raw query).
+const DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024;
+
+/**
+ * What the bridge accepts from a request. Answers beyond them: 413 (body),
+ * 414 (target), 431 (request line and headers), 408 (too slow).
+ */
+const LIMITS = Object.freeze({
+  maxHeaderBytes: 16 * 1024,
+  maxUrlBytes: 8 * 1024,
+  // Prisma Client Python sends each request at once: a request still incomplete after these is abandoned.
+  headersTimeoutMs: 5_000,
+  requestTimeoutMs: 60_000,
+  // A connection that sends no request at all is closed after this (node's own timeouts start at a request's first byte).
+  idleConnectionMs: 5_000,
+  checkIntervalMs: 1_000,
+});
+
 // How long after its own timeout a transaction id is still remembered.
 const TRANSACTION_GRACE_MS = 60_000;
 const TRANSACTION_NOT_FOUND =
@@ -20,31 +41,149 @@ function transactionNotFound() {
 }
 
 class HttpError extends Error {
-  /** @param {number} status @param {string} message */
-  constructor(status, message) {
+  /** @param {number} status @param {string} message @param {Record<string, string>} [headers] */
+  constructor(status, message, headers = {}) {
     super(message);
     this.status = status;
+    this.headers = headers;
+  }
+}
+
+/** A client mistake found by the protocol translation (protocol.mjs's ProtocolError): 400. */
+class BadRequest extends HttpError {
+  /** @param {string} message */
+  constructor(message) {
+    super(400, message);
   }
 }
 
 /**
- * The handler of the bridge's HTTP requests, for an `http.Server`.
- * @param {{ engine: import('./wasm-engine.mjs').WasmQueryEngine, datamodel: string, maxBodyBytes?: number }} options
- * @returns {(request: http.IncomingMessage, response: http.ServerResponse) => void}
+ * The body limit: ACAMS_BRIDGE_MAX_BODY_BYTES, else 32 MiB.
+ * @param {NodeJS.ProcessEnv} environment
+ * @returns {number}
  */
-export function bridgeHandler({ engine, datamodel, maxBodyBytes = DEFAULT_MAX_BODY_BYTES }) {
+export function maxBodyBytes(environment) {
+  const configured = environment[MAX_BODY_VARIABLE];
+  if (configured === undefined || configured === '') return DEFAULT_MAX_BODY_BYTES;
+  if (!/^\d+$/.test(configured) || Number(configured) < 1) {
+    throw new Error(`${MAX_BODY_VARIABLE} must be a whole number of bytes above 0, got '${configured}'.`);
+  }
+  return Number(configured);
+}
+
+/**
+ * @typedef {(request: http.IncomingMessage, target: { pathname: string, query: string }) => Promise<{ body: unknown }>} Handler
+ */
+
+/**
+ * The bridge's HTTP server, listening for nothing yet. Requests that arrive
+ * before `handler` resolves wait for it (Prisma Client Python's first /status
+ * poll is answered the moment the engine is ready).
+ * @param {Promise<Handler>} handler
+ * @returns {http.Server}
+ */
+export function createBridgeServer(handler) {
+  const server = http.createServer({
+    keepAlive: true,
+    // Like the native engine (hyper): HTTP/1.1 without Host is served, not refused with node's empty 400.
+    requireHostHeader: false,
+    maxHeaderSize: LIMITS.maxHeaderBytes,
+    headersTimeout: LIMITS.headersTimeoutMs,
+    requestTimeout: LIMITS.requestTimeoutMs,
+    connectionsCheckingInterval: LIMITS.checkIntervalMs,
+  });
+  server.on('connection', (/** @type {import('node:net').Socket} */ socket) => {
+    const idle = setTimeout(() => socket.destroy(), LIMITS.idleConnectionMs).unref();
+    connections.set(socket, { idle, unanswered: 0, whenAnswered: [] });
+    socket.once('close', () => clearTimeout(idle));
+  });
+  server.on('request', (/** @type {http.IncomingMessage} */ request, /** @type {http.ServerResponse} */ response) => {
+    const connection = connections.get(request.socket);
+    if (connection) {
+      clearTimeout(connection.idle);
+      connection.unanswered += 1;
+      response.once('close', () => {
+        connection.unanswered -= 1;
+        if (connection.unanswered === 0) connection.whenAnswered.splice(0).forEach((then) => then());
+      });
+    }
+    serve(handler, request, response).catch(() => response.destroy());
+  });
+  server.on('clientError', answerClientError);
+  // node closes a CONNECT request's connection without a word unless it is handled.
+  server.on('connect', (/** @type {http.IncomingMessage} */ _request, /** @type {import('node:stream').Duplex} */ socket) => {
+    answerRaw(socket, 405, 'Method Not Allowed', `Method CONNECT is not allowed; the bridge is not a proxy.`);
+  });
+  return server;
+}
+
+/**
+ * The error boundary: whatever the handler throws or rejects becomes an HTTP answer.
+ * @param {Promise<Handler>} handler
+ * @param {http.IncomingMessage} request
+ * @param {http.ServerResponse} response
+ */
+async function serve(handler, request, response) {
+  try {
+    const target = requestTarget(request.url ?? '');
+    const handle = await handler;
+    const { body } = await handle(request, target);
+    send(response, 200, body);
+  } catch (error) {
+    if (response.headersSent) {
+      response.destroy();
+      return;
+    }
+    const status = error instanceof HttpError ? error.status : 500;
+    // Clients send their whole body before they read: the rest of an oversized one is read and dropped first.
+    if (status === 413) await finished(request).catch(() => {});
+    send(response, status, errorBody(error instanceof Error ? error.message : String(error)), error instanceof HttpError ? error.headers : {});
+  }
+}
+
+/**
+ * The path and query of a request target in origin form (`/path?query`) or
+ * absolute form (`http://host/path`), without decoding: the native engine
+ * matches raw paths too.
+ * @param {string} url
+ */
+function requestTarget(url) {
+  if (url.length > LIMITS.maxUrlBytes) throw new HttpError(414, `The request target is longer than ${LIMITS.maxUrlBytes} bytes.`);
+  const absolute = /^https?:\/\/[^/?#]*/i.exec(url);
+  const originForm = absolute ? url.slice(absolute[0].length) || '/' : url;
+  if (!originForm.startsWith('/')) throw new HttpError(400, `Invalid request target '${url.slice(0, 100)}': expected a path such as /status.`);
+  const question = originForm.indexOf('?');
+  return question === -1
+    ? { pathname: originForm, query: '' }
+    : { pathname: originForm.slice(0, question), query: originForm.slice(question + 1) };
+}
+
+/** @param {string} message */
+function errorBody(message) {
+  return { errors: [{ error: message, user_facing_error: { is_panic: false, message } }] };
+}
+
+/**
+ * The handler of the bridge's routes, once the engine is connected.
+ * @param {{ engine: import('./wasm-engine.mjs').WasmQueryEngine, datamodel: string, maxBodyBytes: number }} options
+ * @returns {Promise<Handler>}
+ */
+export async function bridgeHandler({ engine, datamodel, maxBodyBytes }) {
+  // Loaded only to serve: Prisma Client Python runs `--version` before every connection.
+  const { ProtocolError, graphqlResponse, modelNames, requestJson, translateQuery } = await import('./protocol.mjs');
   const models = modelNames(datamodel);
   const metrics = new BridgeMetrics();
   /** @type {Map<string, number>} open transaction id → when to forget it */
   const transactions = new Map();
 
-  /** @param {{ timeout?: number, max_wait?: number }} options */
-  async function startTransaction(options) {
+  /** @param {unknown} body */
+  async function startTransaction(body) {
+    const options = transactionOptions(body);
     const now = Date.now();
     for (const [id, forgetAt] of transactions) if (forgetAt < now) transactions.delete(id);
     const result = await engine.startTransaction(options);
     if (typeof result?.id === 'string') {
-      transactions.set(result.id, now + (options.max_wait ?? 2000) + (options.timeout ?? 5000) + TRANSACTION_GRACE_MS);
+      transactions.set(result.id, now + options.max_wait + options.timeout + TRANSACTION_GRACE_MS);
     }
     return result;
   }
@@ -60,19 +199,24 @@ export function bridgeHandler({ engine, datamodel, maxBodyBytes = DEFAULT_MAX_BO
   /** @param {any} body @param {string | undefined} transactionId */
   async function runQuery(body, transactionId) {
     if (transactionId !== undefined && !transactions.has(transactionId)) return transactionNotFound();
-    if (Array.isArray(body?.batch)) return runBatch(body, transactionId);
-    const { alias, request } = translateQuery(body, models);
+    if (body !== null && typeof body === 'object' && 'batch' in body) return runBatch(body, transactionId);
+    const { alias, request } = translate(body);
     return graphqlResponse(await metrics.measure(() => engine.execute(requestJson(request), transactionId)), alias);
   }
 
-  /** @param {{ batch: any[], transaction?: unknown, isolationLevel?: string }} body @param {string | undefined} transactionId */
+  /** @param {any} body @param {string | undefined} transactionId */
   async function runBatch(body, transactionId) {
-    const translated = body.batch.map((query) => translateQuery(query, models));
+    if (!Array.isArray(body.batch)) throw new BadRequest('Expected "batch" to be an array of {"query": ...} objects.');
+    if (body.transaction !== undefined && typeof body.transaction !== 'boolean') throw new BadRequest('Expected "transaction" to be true or false.');
+    if (body.isolationLevel !== undefined && typeof body.isolationLevel !== 'string') throw new BadRequest('Expected "isolationLevel" to be a string.');
+    // The native engine answers an empty batch itself; the WebAssembly engine answers it with nothing.
+    if (body.batch.length === 0) return { batchResult: [] };
+    const translated = body.batch.map(translate);
     const transaction = body.transaction
       ? `,"transaction":${JSON.stringify(body.isolationLevel ? { isolationLevel: body.isolationLevel } : {})}`
       : '';
     // Raw queries arrive serialised already (protocol.mjs): the batch is put together as text.
-    const request = `{"batch":[${translated.map((query) => requestJson(query.request)).join(',')}]${transaction}}`;
+    const request = `{"batch":[${translated.map((/** @type {any} */ query) => requestJson(query.request)).join(',')}]${transaction}}`;
     const response = await metrics.measure(() => engine.execute(request, transactionId));
     if (response.errors) return { errors: response.errors };
     return {
@@ -81,37 +225,89 @@ export function bridgeHandler({ engine, datamodel, maxBodyBytes = DEFAULT_MAX_BO
     };
   }
 
-  /** @param {http.IncomingMessage} request @param {URL} url */
-  async function route(request, url) {
-    const { pathname } = url;
-    if (request.method === 'GET' && pathname === '/status') return { status: 'ok' };
-    if (request.method === 'GET' && pathname === '/metrics') {
-      const body = await readBody(request, maxBodyBytes);
-      const labels = body ? JSON.parse(body) : {};
-      return url.searchParams.get('format') === 'prometheus' ? metrics.prometheus(labels) : metrics.json(labels);
+  /** @param {unknown} query */
+  function translate(query) {
+    try {
+      return translateQuery(/** @type {any} */ (query), models);
+    } catch (error) {
+      // Deeply nested input can exhaust the stack in the translation: also the client's mistake.
+      if (error instanceof ProtocolError || error instanceof RangeError) throw new BadRequest(error.message);
+      throw error;
     }
-    if (request.method !== 'POST') throw new HttpError(404, `No route for ${request.method} ${pathname}.`);
-    const body = parseJson(await readBody(request, maxBodyBytes));
-    if (pathname === '/') {
-      const transactionId = request.headers['x-transaction-id'];
-      return runQuery(body, Array.isArray(transactionId) ? transactionId[0] : transactionId);
-    }
-    if (pathname === '/transaction/start') return startTransaction(body ?? {});
-    const match = /^\/transaction\/([^/]+)\/(commit|rollback)$/.exec(pathname);
-    if (match) return endTransaction(decodeURIComponent(match[1]), /** @type {'commit' | 'rollback'} */ (match[2]));
-    throw new HttpError(404, `No route for POST ${pathname}.`);
   }
 
-  return (request, response) => {
-    const url = new URL(request.url ?? '/', 'http://localhost');
-    route(request, url).then(
-      (result) => send(response, 200, result),
-      (error) => {
-        const status = error instanceof HttpError ? error.status : error instanceof ProtocolError ? 400 : 500;
-        send(response, status, { errors: [{ error: String(error.message ?? error), user_facing_error: { is_panic: false, message: String(error.message ?? error) } }] });
-      },
-    );
+  /** @param {http.IncomingMessage} request @param {string} query */
+  async function answerMetrics(request, query) {
+    const labels = metricLabels(parseJson(await readBody(request, maxBodyBytes)));
+    const format = new URLSearchParams(query).get('format');
+    return format === 'prometheus' ? { body: metrics.prometheus(labels) } : { body: metrics.json(labels) };
+  }
+
+  /** @type {Handler} */
+  return async (request, { pathname, query }) => {
+    const method = request.method ?? '';
+    if (pathname === '/status') {
+      allow(method, 'GET');
+      return { body: { status: 'ok' } };
+    }
+    if (pathname === '/metrics') {
+      allow(method, 'GET, POST');
+      return answerMetrics(request, query);
+    }
+    const transactionPath = /^\/transaction\/(?:(start)|([^/]+)\/(commit|rollback))$/.exec(pathname);
+    if (pathname !== '/' && !transactionPath) throw new HttpError(404, `No route for ${method} ${pathname.slice(0, 100)}.`);
+    allow(method, 'POST');
+    const body = parseJson(await readBody(request, maxBodyBytes));
+    if (pathname === '/') return { body: await runQuery(body, transactionIdHeader(request)) };
+    if (transactionPath?.[1]) return { body: await startTransaction(body) };
+    const [, , id, verb] = /** @type {RegExpExecArray} */ (transactionPath);
+    return { body: await endTransaction(id, /** @type {'commit' | 'rollback'} */ (verb)) };
   };
+}
+
+/**
+ * @param {string} method
+ * @param {string} allowed e.g. 'GET, POST'
+ */
+function allow(method, allowed) {
+  if (!allowed.split(', ').includes(method)) {
+    throw new HttpError(405, `Method ${method} is not allowed here; allowed: ${allowed}.`, { allow: allowed });
+  }
+}
+
+/** @param {http.IncomingMessage} request */
+function transactionIdHeader(request) {
+  const id = request.headers['x-transaction-id'];
+  return Array.isArray(id) ? id[0] : id;
+}
+
+/**
+ * `/transaction/start`'s body, as the native engine reads it: `{ max_wait, timeout, isolation_level? }`.
+ * @param {unknown} body
+ * @returns {{ max_wait: number, timeout: number, isolation_level?: string }}
+ */
+function transactionOptions(body) {
+  const options = /** @type {Record<string, unknown>} */ (body ?? {});
+  const milliseconds = (/** @type {unknown} */ value) => Number.isSafeInteger(value) && /** @type {number} */ (value) >= 0;
+  const valid = typeof options === 'object' && !Array.isArray(options)
+    && milliseconds(options.max_wait) && milliseconds(options.timeout)
+    && (options.isolation_level === undefined || typeof options.isolation_level === 'string');
+  if (!valid) {
+    throw new BadRequest('Expected {"max_wait": <milliseconds>, "timeout": <milliseconds>} and optionally "isolation_level": <string>.');
+  }
+  return /** @type {{ max_wait: number, timeout: number, isolation_level?: string }} */ (options);
+}
+
+/**
+ * The global labels of a metrics request: an object of strings.
+ * @param {unknown} body
+ * @returns {Record<string, string>}
+ */
+function metricLabels(body) {
+  if (body === undefined || body === null) return {};
+  const valid = typeof body === 'object' && !Array.isArray(body) && Object.values(body).every((value) => typeof value === 'string');
+  if (!valid) throw new BadRequest('Expected the metrics labels as a JSON object of strings.');
+  return /** @type {Record<string, string>} */ (body);
 }
 
 /** @param {string} text */
@@ -119,30 +315,43 @@ function parseJson(text) {
   if (!text) return undefined;
   try {
     return JSON.parse(text);
-  } catch {
-    throw new HttpError(400, 'The request body is not valid JSON.');
+  } catch (error) {
+    const reason = /** @type {Error} */ (error).message;
+    // V8 names the position of most errors; at the end of the input it does not.
+    const where = /position \d+/.test(reason) || !reason.includes('end of JSON') ? '' : ` at position ${text.length}`;
+    throw new BadRequest(`The request body is not valid JSON: ${reason}${where}.`);
   }
 }
 
 /**
+ * The request body as text; 413 as soon as it is known to exceed `limit`
+ * bytes, without keeping more than `limit` bytes. The rest of an oversized
+ * body is read and dropped.
  * @param {http.IncomingMessage} request
  * @param {number} limit
  * @returns {Promise<string>}
  */
 function readBody(request, limit) {
+  const tooLarge = () => new HttpError(413, `The request body exceeds the bridge's limit of ${limit} bytes (${MAX_BODY_VARIABLE} sets it).`);
+  const malformed = malformedBodies.get(request);
+  if (malformed || Number(request.headers['content-length']) > limit) {
+    request.resume();
+    return Promise.reject(malformed ?? tooLarge());
+  }
   return new Promise((resolve, reject) => {
+    bodyReaders.set(request, reject);
     /** @type {Buffer[]} */
-    const chunks = [];
+    let chunks = [];
     let size = 0;
     request.on('data', (/** @type {Buffer} */ chunk) => {
+      if (size > limit) return;
       size += chunk.length;
-      if (size > limit) {
-        request.removeAllListeners('data');
-        request.resume();
-        reject(new HttpError(413, `The request body exceeds ${limit} bytes.`));
-        return;
+      if (size <= limit) {
+        chunks.push(chunk);
+      } else {
+        chunks = [];
+        reject(tooLarge());
       }
-      chunks.push(chunk);
     });
     request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     request.on('error', reject);
@@ -153,12 +362,83 @@ function readBody(request, limit) {
  * @param {http.ServerResponse} response
  * @param {number} status
  * @param {unknown} body
+ * @param {Record<string, string>} [headers]
  */
-function send(response, status, body) {
+function send(response, status, body, headers = {}) {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
   response.writeHead(status, {
+    ...headers,
     'content-type': typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json',
     'content-length': Buffer.byteLength(text),
   });
   response.end(text);
+}
+
+// What node's HTTP parser reports, and the answer: the request line and headers too large, too slow, else malformed.
+const CLIENT_ERRORS = /** @type {Record<string, [number, string, string]>} */ ({
+  HPE_HEADER_OVERFLOW: [431, 'Request Header Fields Too Large', `The request line and headers exceed ${LIMITS.maxHeaderBytes} bytes.`],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'Request Timeout', 'The request did not arrive in time.'],
+  HPE_INVALID_EOF_STATE: [400, 'Bad Request', 'The connection ended before the request did (its body is shorter than announced).'],
+});
+// After answering a request it could not parse, the bridge closes the connection at the latest after this.
+const CLIENT_ERROR_LINGER_MS = 1_000;
+/**
+ * Each connection: its timer until a first request, and the requests on it still unanswered.
+ * @type {WeakMap<import('node:net').Socket, { idle: NodeJS.Timeout, unanswered: number, whenAnswered: (() => void)[] }>}
+ */
+const connections = new WeakMap();
+/** Requests whose body node's parser rejected (a bad chunk size…), and their answer. */
+const malformedBodies = /** @type {WeakMap<http.IncomingMessage, HttpError>} */ (new WeakMap());
+/** The body being read of each request, to end it with that answer. */
+const bodyReaders = /** @type {WeakMap<http.IncomingMessage, (error: HttpError) => void>} */ (new WeakMap());
+
+/**
+ * node's 'clientError': bytes that are not an HTTP request, or a request too
+ * large or too slow. Answered with JSON when the connection can still carry an
+ * answer (after the answer in progress on it, if any), then closed.
+ * @param {Error & { code?: string }} error
+ * @param {import('node:stream').Duplex} socket
+ */
+function answerClientError(error, socket) {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const [status, reason, message] = CLIENT_ERRORS[error.code ?? ''] ?? [400, 'Bad Request', `Malformed HTTP request: ${error.message}`];
+  const parsing = /** @type {http.IncomingMessage | undefined} */ (/** @type {any} */ (socket).parser?.incoming);
+  if (parsing && !parsing.complete) {
+    // The error is in the body of a request already handed to the handler: it answers, then the connection closes.
+    const refusal = new HttpError(status, message, { connection: 'close' });
+    malformedBodies.set(parsing, refusal);
+    bodyReaders.get(parsing)?.(refusal);
+    afterAnswers(socket, () => socket.destroy());
+    return;
+  }
+  // Pipelined requests before the bad bytes are answered first, in order.
+  afterAnswers(socket, () => answerRaw(socket, status, reason, message));
+}
+
+/**
+ * Run `then` once every request received on `socket` is answered.
+ * @param {import('node:stream').Duplex} socket
+ * @param {() => void} then
+ */
+function afterAnswers(socket, then) {
+  const connection = connections.get(/** @type {import('node:net').Socket} */ (socket));
+  if (connection?.unanswered) connection.whenAnswered.push(then);
+  else then();
+}
+
+/**
+ * Answer on a connection that node's HTTP server no longer handles, and close it.
+ * @param {import('node:stream').Duplex} socket
+ * @param {number} status
+ * @param {string} reason
+ * @param {string} message
+ */
+function answerRaw(socket, status, reason, message) {
+  if (!socket.writable) return;
+  const text = JSON.stringify(errorBody(message));
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`);
+  setTimeout(() => socket.destroy(), CLIENT_ERROR_LINGER_MS).unref();
 }

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import tomllib
 import urllib.error
@@ -20,6 +22,7 @@ from typing import Any
 import psutil
 import pytest
 
+from tests.bridge.conftest import GENERATED
 from tests.support import REPOSITORY
 
 BRIDGE = REPOSITORY / "engine" / "query-engine.mjs"
@@ -182,3 +185,56 @@ async def test_datasource_from_the_environment(
         assert await client.author.count() == 0
     finally:
         await client.disconnect()
+
+
+CLIENT_THEN_SLEEP = """
+import asyncio, sys, time
+sys.path.insert(0, sys.argv[1])
+from prisma import Prisma
+
+async def main():
+    client = Prisma(datasource={"url": sys.argv[2]})
+    await client.connect()
+    print(client._engine.process.pid, flush=True)
+    time.sleep(60)
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("signal_number", [signal.SIGKILL, signal.SIGTERM, signal.SIGSEGV])
+def test_dies_with_the_python_process_that_started_it(bridge_database: str, signal_number: int) -> None:
+    """However Prisma Client Python's process ends, without a word to the bridge, the bridge exits within a second."""
+    python = subprocess.Popen(
+        [sys.executable, "-c", CLIENT_THEN_SLEEP, str(GENERATED), bridge_database], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert python.stdout is not None
+        bridge = psutil.Process(int(python.stdout.readline()))
+        assert bridge.ppid() == python.pid and bridge.name() == "node"
+        os.kill(python.pid, signal_number)
+        python.wait(timeout=10)
+        orphaned = time.monotonic()
+        while bridge.is_running() and bridge.status() != psutil.STATUS_ZOMBIE and time.monotonic() - orphaned < 5:
+            time.sleep(0.05)
+        assert time.monotonic() - orphaned < 1.5
+    finally:
+        python.kill()
+        python.wait()
+
+
+def test_stops_without_waiting_for_a_query_in_progress(bridge: tuple[int, subprocess.Popen[bytes]]) -> None:
+    """SIGINT (Prisma Client Python's disconnect) ends the bridge within 3 s even while a query runs for a minute."""
+    port, process = bridge
+    sleep = json.dumps({"query": 'mutation { result: queryRaw(query: "SELECT pg_sleep(60)", parameters: "[]") }'})
+
+    def query_in_progress() -> None:
+        with contextlib.suppress(OSError):  # the bridge stops while it runs
+            post(port, "/", sleep.encode())
+
+    threading.Thread(target=query_in_progress, daemon=True).start()
+    time.sleep(1)
+    started = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=10) == 0
+    assert time.monotonic() - started < 4
