@@ -3,6 +3,7 @@
 import http from 'node:http';
 import { BridgeMetrics } from './metrics.mjs';
 import { ProtocolError, graphqlResponse, modelNames, requestJson, translateQuery } from './protocol.mjs';
+import { TransactionApiError } from './wasm-engine.mjs';
 
 const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
 // How long after its own timeout a transaction id is still remembered.
@@ -51,8 +52,8 @@ export function bridgeHandler({ engine, datamodel, maxBodyBytes = DEFAULT_MAX_BO
 
   /** @param {string} id @param {'commit' | 'rollback'} verb */
   async function endTransaction(id, verb) {
+    // A closed id stays known until forgotten: the engine answers "Transaction already closed" as the native one.
     if (!transactions.has(id)) return transactionNotFound();
-    transactions.delete(id);
     const result = verb === 'commit' ? await engine.commitTransaction(id) : await engine.rollbackTransaction(id);
     return result ?? {};
   }
@@ -107,6 +108,7 @@ export function bridgeHandler({ engine, datamodel, maxBodyBytes = DEFAULT_MAX_BO
     route(request, url).then(
       (result) => send(response, 200, result),
       (error) => {
+        if (error instanceof TransactionApiError) return send(response, error.status, error.body);
         const status = error instanceof HttpError ? error.status : error instanceof ProtocolError ? 400 : 500;
         send(response, status, { errors: [{ error: String(error.message ?? error), user_facing_error: { is_panic: false, message: String(error.message ?? error) } }] });
       },

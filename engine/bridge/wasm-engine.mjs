@@ -18,6 +18,36 @@ export function engineVersion() {
   return JSON.parse(readFileSync(packageFile, 'utf8')).version.split('.').at(-1);
 }
 
+/**
+ * A failed transaction start, commit or rollback, with the status the native engine's HTTP server gives it
+ * (query-engine server, err_to_http_resp): Prisma Client Python reads the status (422: an expired or closed
+ * transaction, UnprocessableEntityError), so an expired transaction's commit is not taken for a success.
+ */
+export class TransactionApiError extends Error {
+  /** @param {{ message?: string, error_code?: string }} body the engine's user-facing error */
+  constructor(body) {
+    super(body.message ?? 'Transaction API error');
+    this.body = body;
+    const message = body.message ?? '';
+    this.status = message.includes('Transaction already closed') ? 422
+      : message.includes('Transaction not found') ? 404
+        : message.includes('Unable to start a transaction in the given time') ? 504
+          : 500;
+  }
+}
+
+/**
+ * The engine's answer to a transaction call, or a TransactionApiError when it is an error.
+ * @param {string} answer the engine's JSON
+ */
+function transactionResult(answer) {
+  const result = JSON.parse(answer);
+  if (result && typeof result === 'object' && 'error_code' in result && 'message' in result) {
+    throw new TransactionApiError(result);
+  }
+  return result;
+}
+
 let requestCounter = 0;
 const nextRequestId = () => String(++requestCounter);
 const NO_TRACE = '{}';
@@ -63,17 +93,17 @@ export class WasmQueryEngine {
 
   /** @param {object} options `{ max_wait, timeout, isolation_level }` in milliseconds */
   async startTransaction(options) {
-    return JSON.parse(await withPanicMessage(() => this.engine.startTransaction(JSON.stringify(options), NO_TRACE, nextRequestId())));
+    return transactionResult(await withPanicMessage(() => this.engine.startTransaction(JSON.stringify(options), NO_TRACE, nextRequestId())));
   }
 
   /** @param {string} id */
   async commitTransaction(id) {
-    return JSON.parse(await withPanicMessage(() => this.engine.commitTransaction(id, NO_TRACE, nextRequestId())));
+    return transactionResult(await withPanicMessage(() => this.engine.commitTransaction(id, NO_TRACE, nextRequestId())));
   }
 
   /** @param {string} id */
   async rollbackTransaction(id) {
-    return JSON.parse(await withPanicMessage(() => this.engine.rollbackTransaction(id, NO_TRACE, nextRequestId())));
+    return transactionResult(await withPanicMessage(() => this.engine.rollbackTransaction(id, NO_TRACE, nextRequestId())));
   }
 
   async disconnect() {

@@ -84,6 +84,9 @@ class _BlockingContext:
         self._owner = owner
         self._manager = manager
 
+    def __getattr__(self, name: str) -> Any:
+        return getattr(Blocking(self._manager, self._owner._loop, self._owner._package), name)
+
     def __enter__(self) -> Any:
         return self._owner._wrap(self._manager.__aenter__(), entered=True)
 
