@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { bindAdapter } from '@prisma/driver-adapter-utils';
 import { QUERY_ENGINE, loadWasmGlue, withPanicMessage } from '../wasm.mjs';
+import { datasourceMetrics } from './metrics.mjs';
 
 const require = createRequire(import.meta.url);
 
@@ -48,6 +49,23 @@ function transactionResult(answer) {
   return result;
 }
 
+/**
+ * Count and time the SQL statements of an adapter and of its transactions (the native engine's datasource
+ * queries).
+ * @param {any} queryable an adapter or one of its transactions
+ */
+function withDatasourceMetrics(queryable) {
+  for (const method of ['queryRaw', 'executeRaw']) {
+    const original = queryable[method].bind(queryable);
+    queryable[method] = (/** @type {unknown} */ query) => datasourceMetrics.measureQuery(() => original(query));
+  }
+  if (typeof queryable.startTransaction === 'function') {
+    const startTransaction = queryable.startTransaction.bind(queryable);
+    queryable.startTransaction = async (/** @type {any[]} */ ...args) => withDatasourceMetrics(await startTransaction(...args));
+  }
+  return queryable;
+}
+
 let requestCounter = 0;
 const nextRequestId = () => String(++requestCounter);
 const NO_TRACE = '{}';
@@ -70,7 +88,8 @@ export class WasmQueryEngine {
       import('../pg-adapter.mjs'),
     ]);
     const factory = new ProjectPgAdapterFactory(this.options.url, { pool: { max: this.options.poolSize ?? 10 } });
-    this.adapter = await factory.connect();
+    this.adapter = withDatasourceMetrics(await factory.connect());
+    datasourceMetrics.watchPool(this.adapter.underlyingDriver());
     const onLog = this.options.onLog ?? (() => {});
     this.engine = new QueryEngine(
       { datamodel: this.options.datamodel, logLevel: 'error', logQueries: this.options.logQueries ?? false, enableTracing: false },
