@@ -30,6 +30,7 @@ SCHEMA = Path(__file__).with_name("schema.prisma")
 GENERATED = REPOSITORY / "tests" / ".generated" / "conformance"
 INTERFACES = ("asyncio", "sync")
 TABLES = ("Sample", "User", "Profile", "Post", "Tag", "Comment", "Team", "Membership", "_PostToTag")
+EMPTY_TABLES = "TRUNCATE " + ", ".join('"' + table + '"' for table in TABLES) + " RESTART IDENTITY CASCADE"
 # A check constraint, which Prisma's schema language cannot declare (added as a migration would).
 AGE_CHECK = 'ALTER TABLE "User" ADD CONSTRAINT "User_age_not_negative" CHECK (age >= 0)'
 

@@ -93,6 +93,8 @@ def test_json_in_nested_writes_and_relation_filters(db: Any, conformance: Confor
     assert [post.meta for post in user.posts] == [["m"], None]
     assert db.user.count(where={"posts": {"some": {"meta": {"equals": Json(["m"])}}}}) == 1
     assert db.user.count(where={"profile": {"is": {"prefs": {"equals": Json({"theme": "dark"})}}}}) == 1
+    included = db.user.find_first_or_raise(include={"posts": {"where": {"meta": {"equals": Json(["m"])}}}})
+    assert [post.title for post in included.posts] == ["t1"]
     updated = db.user.update(
         where={"id": user.id},
         data={"profile": {"update": {"prefs": Json({"theme": "light"})}}},
