@@ -98,10 +98,10 @@ function withCharColumns(queryable) {
 }
 
 /**
- * adapter-pg 6.19 maps a few SQLSTATEs itself, and loses what the native
- * engine reports: a NOT NULL violation (23502) comes without its column
- * ("Null constraint failed:" in deploy, P2011 "on the (not available)"), a
- * foreign key violation without its constraint. The engines also accept
+ * adapter-pg 6.19 maps a few SQLSTATEs itself, differently from the native
+ * engine: a NOT NULL violation (23502) comes without its column ("Null
+ * constraint failed:" in a deploy; the column is in PostgreSQL's `column`
+ * field, where adapter-pg does not look). The engines also accept
  * PostgreSQL's error as it is (kind "postgres") and then map it with the
  * native connector's own code (quaint's `From<PostgresError>`): every
  * database error is passed on that way, so codes, messages and meta are the

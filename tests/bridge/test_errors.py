@@ -53,17 +53,3 @@ async def test_table_not_found(db: Any, generated_client: Any, postgres: Any, br
 async def test_wrong_value_type_is_a_data_error(db: Any, generated_client: Any) -> None:
     with pytest.raises(generated_client.errors.DataError):
         await db.author.create(data={"email": "t@example.org", "name": "T", "age": "not a number"})
-
-
-async def test_not_null_violation_names_the_column(
-    db: Any, generated_client: Any, postgres: Any, bridge_database: str
-) -> None:
-    """P2011 names the column from PostgreSQL's error, as the native engine does (issue #12)."""
-    postgres.psql('ALTER TABLE "Author" ALTER COLUMN nickname SET NOT NULL', url=bridge_database)
-    try:
-        with pytest.raises(generated_client.errors.DataError) as raised:
-            await db.author.create(data={"email": "nn@example.org", "name": "N"})
-    finally:
-        postgres.psql('ALTER TABLE "Author" ALTER COLUMN nickname DROP NOT NULL', url=bridge_database)
-    assert raised.value.code == "P2011"
-    assert str(raised.value) == "Null constraint violation on the fields: (`nickname`)"
