@@ -6,14 +6,21 @@ import compileall
 import hashlib
 import importlib.metadata
 import importlib.util
+import re
 import sys
 from pathlib import Path
 
-from acams_db.errors import SetupMissingError
+from acams_db.errors import SetupMissingError, ToolchainError
 from acams_db.prisma_cli import run_prisma
 from acams_db.settings import Settings
 
 STAMP_NAME = ".acams-client-inputs.sha256"
+# Prisma Client Python reads its configuration ([tool.prisma]: the engine version it expects, the CLI's) from
+# the pyproject.toml of the current folder (prisma/_config.py, Config.load): a script run from any other folder
+# expected the engine of Prisma Client Python's own release and failed with MismatchedVersionsError. The
+# generated package reads the project's file instead, wherever the script runs from.
+_CONFIG_PATH_LINE = re.compile(r"^(\s*path = )Path\([^\n]*\)(  # [^\n]*)?$", re.MULTILINE)
+_BAKED = "# the project's, baked in by acams_db/generate.py"
 
 
 def client_inputs_digest(settings: Settings) -> str:
@@ -38,11 +45,22 @@ def generate(settings: Settings, *, force: bool = False) -> bool:
     if not force and stamp.is_file() and stamp.read_text().strip() == digest and _client_is_generated():
         return False
     run_prisma(settings, ["generate"], database=None)
+    bake_project_config(_client_package(), settings.project_root / "pyproject.toml")
     # Compiled to bytecode now: where Python may not write bytecode (PYTHONDONTWRITEBYTECODE, as container images
     # often set, or a read-only install), every import would compile the client's half a megabyte of source again.
     compileall.compile_dir(_client_package(), quiet=1)
     stamp.write_text(digest + "\n")
     return True
+
+
+def bake_project_config(package: Path, pyproject: Path) -> None:
+    """Make the generated client in `package` read its configuration from `pyproject`, not from the current folder."""
+    module = package / "_config.py"
+    text = module.read_text()
+    baked, count = _CONFIG_PATH_LINE.subn(lambda match: f"{match[1]}Path({str(pyproject)!r})  {_BAKED}", text, count=1)
+    if count != 1:
+        raise ToolchainError(f"{module} has no pyproject.toml path to replace: is this Prisma Client Python 0.15?")
+    module.write_text(baked)
 
 
 def _client_package() -> Path:
@@ -54,4 +72,5 @@ def _client_package() -> Path:
 
 
 def _client_is_generated() -> bool:
-    return (_client_package() / "client.py").is_file()
+    package = _client_package()
+    return (package / "client.py").is_file() and _BAKED in (package / "_config.py").read_text()

@@ -4,7 +4,7 @@
 import pg from 'pg';
 import { parse } from 'pg-connection-string';
 import { PrismaPg } from '@prisma/adapter-pg';
-import { ColumnTypeEnum } from '@prisma/driver-adapter-utils';
+import { ColumnTypeEnum, DriverAdapterError } from '@prisma/driver-adapter-utils';
 
 const CHAR_OID = 18;
 const NAME_OID = 19;
@@ -97,11 +97,40 @@ function withCharColumns(queryable) {
   return queryable;
 }
 
+/**
+ * adapter-pg 6.19 maps a few SQLSTATEs itself, differently from the native
+ * engine: a NOT NULL violation (23502) comes without its column ("Null
+ * constraint failed:" in a deploy; the column is in PostgreSQL's `column`
+ * field, where adapter-pg does not look). The engines also accept
+ * PostgreSQL's error as it is (kind "postgres") and then map it with the
+ * native connector's own code (quaint's `From<PostgresError>`): every
+ * database error is passed on that way, so codes, messages and meta are the
+ * native engine's. Connection and TLS errors keep the adapter's mapping.
+ * @param {any} queryable an adapter or one of its transactions
+ */
+function withNativeErrorMapping(queryable) {
+  const onError = queryable.onError.bind(queryable);
+  queryable.onError = (/** @type {any} */ error) => {
+    if (!(error instanceof pg.DatabaseError) || typeof error.code !== 'string') return onError(error);
+    const { code, severity, message, detail, column, hint } = error;
+    throw new DriverAdapterError({
+      kind: 'postgres', code, severity: severity ?? 'ERROR', message, detail, column, hint,
+      originalCode: code, originalMessage: message,
+    });
+  };
+  return queryable;
+}
+
+/** @param {any} queryable an adapter or one of its transactions */
+function withQueryableWorkarounds(queryable) {
+  return withNativeErrorMapping(withCharColumns(queryable));
+}
+
 /** @param {any} adapter */
 function withWorkarounds(adapter) {
   const startTransaction = adapter.startTransaction.bind(adapter);
-  adapter.startTransaction = async (/** @type {any[]} */ ...args) => withCharColumns(await startTransaction(...args));
-  return withAtomicScripts(withCharColumns(adapter));
+  adapter.startTransaction = async (/** @type {any[]} */ ...args) => withQueryableWorkarounds(await startTransaction(...args));
+  return withAtomicScripts(withQueryableWorkarounds(adapter));
 }
 
 /** @param {string} url */

@@ -89,6 +89,36 @@ def test_user_script_finds_bridge_and_database_from_dotenv(
     assert postgres.psql("SELECT email FROM users", url=migrated.database_url) == "learner@example.org"
 
 
+def test_a_script_in_any_folder_uses_the_project_client(
+    project_client: None, migrated: Project, tmp_path: Path
+) -> None:
+    """Run from a subfolder, or from a folder outside the project, a script finds the engine version it expects.
+
+    Prisma Client Python reads [tool.prisma] from the current folder's pyproject.toml; the generated client reads
+    the project's (issue #13: MismatchedVersionsError, expected 393aa359…).
+    """
+    (migrated.root / ".env").write_text(f"DATABASE_URL={migrated.database_url}\n")
+    jobs = migrated.root / "app" / "jobs"
+    jobs.mkdir(parents=True)
+    script = jobs / "count_users.py"
+    script.write_text(
+        "import asyncio\nfrom prisma import Prisma\n\n"
+        "async def main():\n    db = Prisma()\n    await db.connect()\n    print(await db.user.count())\n"
+        "    await db.disconnect()\n\nasyncio.run(main())\n"
+    )
+    for folder in (jobs, tmp_path):
+        completed = subprocess.run(
+            [sys.executable, str(script)],
+            cwd=folder,
+            env=clean_environment(DATABASE_URL=migrated.database_url),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert completed.returncode == 0, completed.stderr
+        assert completed.stdout.strip() == "0"
+
+
 def test_user_script_with_a_missing_database_gets_a_clear_message(project_client: None, project: Project) -> None:
     missing = project.database_url.replace("/test_", "/missing_")
     (project.root / ".env").write_text(f"DATABASE_URL={missing}\n")

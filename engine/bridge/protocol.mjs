@@ -2,6 +2,7 @@
 // and the JSON protocol, the only one the WebAssembly query engine understands.
 // The parser alone: the package's root module loads all of graphql-js, a tenth of a second at every start.
 import { Kind, parse } from 'graphql/language/index.mjs';
+import { JsonArguments, datamodelShape } from './json-arguments.mjs';
 
 export class ProtocolError extends Error {}
 
@@ -14,12 +15,12 @@ const RAW_ACTIONS = new Set(['queryRaw', 'executeRaw']);
 const OR_THROW = 'OrThrow';
 
 /**
- * The model names a datamodel declares.
+ * The models a datamodel declares, by name, with what the translation needs of each (json-arguments.mjs).
  * @param {string} datamodel
- * @returns {Set<string>}
+ * @returns {import('./json-arguments.mjs').DatamodelShape}
  */
 export function modelNames(datamodel) {
-  return new Set(Array.from(datamodel.matchAll(/^\s*model\s+(\w+)\s*\{/gm), (match) => match[1]));
+  return datamodelShape(datamodel);
 }
 
 /**
@@ -47,7 +48,7 @@ export function requestJson(request) {
 /**
  * Translate one GraphQL-protocol request body (`{query, variables}`) to a JSON-protocol request.
  * @param {{ query?: unknown }} body
- * @param {Set<string>} models
+ * @param {import('./json-arguments.mjs').DatamodelShape} models
  * @returns {TranslatedQuery}
  */
 export function translateQuery(body, models) {
@@ -70,7 +71,7 @@ export function translateQuery(body, models) {
   const { modelName, action } = splitRootField(root.name.value, models);
   return {
     alias: root.alias?.value ?? root.name.value,
-    request: { ...(modelName ? { modelName } : {}), action, query: fieldQuery(root) },
+    request: { ...(modelName ? { modelName } : {}), action, query: new JsonArguments(models).query(modelName, fieldQuery(root)) },
   };
 }
 
@@ -161,7 +162,7 @@ function jsonStringLiteral(text, start, end) {
 
 /**
  * @param {string} name
- * @param {Set<string>} models
+ * @param {Map<string, unknown>} models
  */
 function splitRootField(name, models) {
   if (RAW_ACTIONS.has(name)) return { modelName: undefined, action: name };
@@ -232,8 +233,10 @@ function jsonValue(node) {
 }
 
 /**
- * A JSON-protocol result value in the untagged shape of the GraphQL protocol:
- * DateTime as ISO text, Decimal and BigInt as text, Bytes as base64, Json parsed.
+ * A JSON-protocol result value in the untagged shape of the GraphQL protocol
+ * (query-engine core, response_ir: convert_prisma_value_graphql_protocol):
+ * DateTime as ISO text, Decimal and BigInt as text, Bytes as base64, and Json
+ * as its JSON text, which Prisma Client Python parses (pydantic's Json).
  * @param {unknown} value
  * @returns {unknown}
  */
@@ -241,19 +244,19 @@ export function untagged(value) {
   if (Array.isArray(value)) return value.map(untagged);
   if (value === null || typeof value !== 'object') return value;
   const record = /** @type {Record<string, unknown>} */ (value);
-  if (typeof record.$type === 'string' && 'value' in record) {
-    return record.$type === 'Json' ? JSON.parse(/** @type {string} */ (record.value)) : record.value;
-  }
+  if (typeof record.$type === 'string' && 'value' in record) return record.value;
   return Object.fromEntries(Object.entries(record).map(([key, inner]) => [key, untagged(inner)]));
 }
 
 /**
  * Give a single JSON-protocol response the GraphQL protocol's shape: `{data: {<alias>: ...}}`, errors as they are.
+ * Raw results are the same in both protocols (columns, types, rows; Json values as JSON), and a Json
+ * column may hold any object: they are passed on untouched.
  * @param {any} response
  * @param {string} alias
  */
 export function graphqlResponse(response, alias) {
   if (response.errors) return { errors: response.errors };
-  const [value] = Object.values(response.data ?? {});
-  return { data: { [alias]: untagged(value) } };
+  const [[key, value]] = Object.entries(response.data ?? { none: null });
+  return { data: { [alias]: RAW_ACTIONS.has(key) ? value : untagged(value) } };
 }

@@ -5,6 +5,7 @@
 import http from 'node:http';
 import { finished } from 'node:stream/promises';
 import { BridgeMetrics } from './metrics.mjs';
+import { TransactionApiError } from './wasm-engine.mjs';
 
 /** The environment variable that sets the request body limit, in bytes. */
 const MAX_BODY_VARIABLE = 'ACAMS_BRIDGE_MAX_BODY_BYTES';
@@ -134,6 +135,11 @@ async function serve(handler, request, response) {
       response.destroy();
       return;
     }
+    // The engine's own answer to a failed transaction call, with the native engine's status.
+    if (error instanceof TransactionApiError) {
+      send(response, error.status, error.body);
+      return;
+    }
     const status = error instanceof HttpError ? error.status : 500;
     // Clients send their whole body before they read: the rest of an oversized one is read and dropped first.
     if (status === 413) await finished(request).catch(() => {});
@@ -190,8 +196,8 @@ export async function bridgeHandler({ engine, datamodel, maxBodyBytes }) {
 
   /** @param {string} id @param {'commit' | 'rollback'} verb */
   async function endTransaction(id, verb) {
+    // A closed id stays known until forgotten: the engine answers "Transaction already closed" as the native one.
     if (!transactions.has(id)) return transactionNotFound();
-    transactions.delete(id);
     const result = verb === 'commit' ? await engine.commitTransaction(id) : await engine.rollbackTransaction(id);
     return result ?? {};
   }

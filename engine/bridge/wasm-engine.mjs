@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { bindAdapter } from '@prisma/driver-adapter-utils';
 import { QUERY_ENGINE, loadWasmGlue, withPanicMessage } from '../wasm.mjs';
+import { datasourceMetrics } from './metrics.mjs';
 
 const require = createRequire(import.meta.url);
 
@@ -16,6 +17,53 @@ const require = createRequire(import.meta.url);
 export function engineVersion() {
   const packageFile = require.resolve(QUERY_ENGINE).replace(/postgresql\/query_engine_bg\.js$/, 'package.json');
   return JSON.parse(readFileSync(packageFile, 'utf8')).version.split('.').at(-1);
+}
+
+/**
+ * A failed transaction start, commit or rollback, with the status the native engine's HTTP server gives it
+ * (query-engine server, err_to_http_resp): Prisma Client Python reads the status (422: an expired or closed
+ * transaction, UnprocessableEntityError), so an expired transaction's commit is not taken for a success.
+ */
+export class TransactionApiError extends Error {
+  /** @param {{ message?: string, error_code?: string }} body the engine's user-facing error */
+  constructor(body) {
+    super(body.message ?? 'Transaction API error');
+    this.body = body;
+    const message = body.message ?? '';
+    this.status = message.includes('Transaction already closed') ? 422
+      : message.includes('Transaction not found') ? 404
+        : message.includes('Unable to start a transaction in the given time') ? 504
+          : 500;
+  }
+}
+
+/**
+ * The engine's answer to a transaction call, or a TransactionApiError when it is an error.
+ * @param {string} answer the engine's JSON
+ */
+function transactionResult(answer) {
+  const result = JSON.parse(answer);
+  if (result && typeof result === 'object' && 'error_code' in result && 'message' in result) {
+    throw new TransactionApiError(result);
+  }
+  return result;
+}
+
+/**
+ * Count and time the SQL statements of an adapter and of its transactions (the native engine's datasource
+ * queries).
+ * @param {any} queryable an adapter or one of its transactions
+ */
+function withDatasourceMetrics(queryable) {
+  for (const method of ['queryRaw', 'executeRaw']) {
+    const original = queryable[method].bind(queryable);
+    queryable[method] = (/** @type {unknown} */ query) => datasourceMetrics.measureQuery(() => original(query));
+  }
+  if (typeof queryable.startTransaction === 'function') {
+    const startTransaction = queryable.startTransaction.bind(queryable);
+    queryable.startTransaction = async (/** @type {any[]} */ ...args) => withDatasourceMetrics(await startTransaction(...args));
+  }
+  return queryable;
 }
 
 let requestCounter = 0;
@@ -40,7 +88,8 @@ export class WasmQueryEngine {
       import('../pg-adapter.mjs'),
     ]);
     const factory = new ProjectPgAdapterFactory(this.options.url, { pool: { max: this.options.poolSize ?? 10 } });
-    this.adapter = await factory.connect();
+    this.adapter = withDatasourceMetrics(await factory.connect());
+    datasourceMetrics.watchPool(this.adapter.underlyingDriver());
     const onLog = this.options.onLog ?? (() => {});
     this.engine = new QueryEngine(
       { datamodel: this.options.datamodel, logLevel: 'error', logQueries: this.options.logQueries ?? false, enableTracing: false },
@@ -63,17 +112,17 @@ export class WasmQueryEngine {
 
   /** @param {object} options `{ max_wait, timeout, isolation_level }` in milliseconds */
   async startTransaction(options) {
-    return JSON.parse(await withPanicMessage(() => this.engine.startTransaction(JSON.stringify(options), NO_TRACE, nextRequestId())));
+    return transactionResult(await withPanicMessage(() => this.engine.startTransaction(JSON.stringify(options), NO_TRACE, nextRequestId())));
   }
 
   /** @param {string} id */
   async commitTransaction(id) {
-    return JSON.parse(await withPanicMessage(() => this.engine.commitTransaction(id, NO_TRACE, nextRequestId())));
+    return transactionResult(await withPanicMessage(() => this.engine.commitTransaction(id, NO_TRACE, nextRequestId())));
   }
 
   /** @param {string} id */
   async rollbackTransaction(id) {
-    return JSON.parse(await withPanicMessage(() => this.engine.rollbackTransaction(id, NO_TRACE, nextRequestId())));
+    return transactionResult(await withPanicMessage(() => this.engine.rollbackTransaction(id, NO_TRACE, nextRequestId())));
   }
 
   async disconnect() {

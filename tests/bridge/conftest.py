@@ -22,12 +22,13 @@ GENERATED = REPOSITORY / "tests" / ".generated"
 TABLES = ('"Author"', '"Profile"', '"Article"', '"Category"', '"_ArticleToCategory"')
 
 
-def prisma(*arguments: str, database_url: str | None = None) -> None:
+def prisma(*arguments: str, schema: Path = SCHEMA, database_url: str | None = None) -> None:
+    """Run the project's Prisma CLI on a test schema (`db push`, `generate`)."""
     environment = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     if database_url:
         environment.update(DATABASE_URL=database_url, ACAMS_DATABASE_RESOLVED="1")
     completed = subprocess.run(
-        ["node", str(REPOSITORY / "node_modules/prisma/build/index.js"), *arguments, "--schema", str(SCHEMA)],
+        ["node", str(REPOSITORY / "node_modules/prisma/build/index.js"), *arguments, "--schema", str(schema)],
         cwd=REPOSITORY,
         env=environment,
         capture_output=True,
