@@ -27,3 +27,31 @@ globalThis.setTimeout = function setTimeoutUnrefInWasm(...args) {
   if (new Error().stack?.includes('wasm://')) timer.unref();
   return timer;
 };
+
+// Prisma's messages that are wrong for this project, written by the 6.19 CLI
+// with literal writes to stdout and stderr:
+// - the datasource `url` "will NOT be used" warning: schema.prisma keeps the
+//   url because Prisma 6.19 and Prisma Client Python require it, and the
+//   adapter connects to that same database (engine/prisma-commands.mjs);
+// - "N migrations found in prisma/migrations": the folder is hard-coded, not
+//   the configured migrations.path;
+// - "skipping environment variable loading": the project's settings load .env.
+const MISLEADING = [
+  /\n?WARNING: Your schema specifies the following datasource properties[^]*?only using driver adapters\.\n/,
+  /Prisma config detected, skipping environment variable loading\.\n\n?/,
+];
+for (const stream of [process.stdout, process.stderr]) {
+  const write = stream.write;
+  // @ts-ignore - same signature as the original
+  stream.write = function writeWithoutMisleadingMessages(chunk, ...rest) {
+    if (typeof chunk === 'string') {
+      for (const message of MISLEADING) chunk = chunk.replace(message, '');
+      chunk = chunk.replace(/ found in prisma\/migrations\n/, ' found in prisma_migrations\n');
+      if (!chunk) {
+        rest.find((argument) => typeof argument === 'function')?.();
+        return true;
+      }
+    }
+    return write.call(this, chunk, ...rest);
+  };
+}

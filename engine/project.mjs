@@ -9,7 +9,7 @@ import path from 'node:path';
 export const engineDir = import.meta.dirname;
 export const repositoryRoot = path.dirname(engineDir);
 export const queryEngineBridge = path.join(engineDir, 'query-engine.mjs');
-const projectPython = path.join(repositoryRoot, '.venv', 'bin', 'python');
+export const projectPython = path.join(repositoryRoot, '.venv', 'bin', 'python');
 
 /** Marks DATABASE_URL / SHADOW_DATABASE_URL as already resolved by the Python side. */
 export const RESOLVED_MARKER = 'ACAMS_DATABASE_RESOLVED';

@@ -27,10 +27,23 @@ export async function studioAdapterFactory() {
   return new ProjectPgAdapterFactory(url, { pool: readOnly ? { options: READ_ONLY_SESSION } : {} });
 }
 
+/** @type {{ url: string, readOnly: boolean } | undefined} */
+let typedStudioAccess;
+
+/**
+ * For `prisma studio` typed by hand: ask the project's settings for the
+ * database and access (production is refused there), before Prisma validates
+ * the schema; return the database URL.
+ */
+export function resolveTypedStudio() {
+  const answer = askProject(['studio', '--internal-access'], 'Prisma Studio cannot open this database');
+  typedStudioAccess = { url: /** @type {string} */ (answer.url), readOnly: Boolean(answer.read_only) };
+  return typedStudioAccess.url;
+}
+
 /**
  * The database and access of this Studio: as `acams-db studio` decided, or,
- * for `prisma studio` typed by hand, as the project's settings decide (which
- * refuses production).
+ * for `prisma studio` typed by hand, as the project's settings decided.
  * @param {NodeJS.ProcessEnv} env
  */
 function studioAccess(env = process.env) {
@@ -38,8 +51,9 @@ function studioAccess(env = process.env) {
   if (env[RESOLVED_MARKER] === '1' && env.DATABASE_URL && access) {
     return { url: env.DATABASE_URL, readOnly: access !== 'read-write', launcherOwnsStdin: true };
   }
-  const answer = askProject(['studio', '--internal-access'], 'Prisma Studio cannot open this database');
-  return { url: /** @type {string} */ (answer.url), readOnly: Boolean(answer.read_only), launcherOwnsStdin: false };
+  if (!typedStudioAccess) resolveTypedStudio();
+  const { url, readOnly } = /** @type {{ url: string, readOnly: boolean }} */ (typedStudioAccess);
+  return { url, readOnly, launcherOwnsStdin: false };
 }
 
 /**
