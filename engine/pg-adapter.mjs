@@ -5,6 +5,7 @@ import pg from 'pg';
 import { parse } from 'pg-connection-string';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { ColumnTypeEnum } from '@prisma/driver-adapter-utils';
+import { SHADOW_IS_MAIN, isSameDatabase } from './project.mjs';
 
 const CHAR_OID = 18;
 const NAME_OID = 19;
@@ -145,13 +146,9 @@ function watchForDeadClient(client) {
  * @param {string} mainUrl
  */
 async function resetShadowDatabase(shadow, shadowUrl, mainUrl) {
-  const place = (/** @type {string} */ url) => {
-    const { host, port, database } = /** @type {any} */ (parse(url));
-    return `${host ?? 'localhost'}:${port ?? 5432}/${database}/${schemaOf(url)}`;
-  };
-  if (place(shadowUrl) === place(mainUrl)) {
+  if (isSameDatabase(shadowUrl, mainUrl)) {
     await shadow.dispose();
-    throw new Error('SHADOW_DATABASE_URL names the database itself; the shadow database is emptied before each use: give it a database of its own.');
+    throw new Error(SHADOW_IS_MAIN);
   }
   const schema = schemaOf(shadowUrl).replaceAll('"', '""');
   await shadow.executeScript(`DROP SCHEMA IF EXISTS "${schema}" CASCADE; CREATE SCHEMA "${schema}";`);

@@ -16,6 +16,8 @@ const SCHEMA_ONLY_COMMANDS = new Set(['validate', 'generate']);
 const NO_DATABASE_NEEDED = 'postgresql://no-database-needed.invalid/unused';
 // Prisma's commands that connect to the database through the adapter.
 const DATABASE_COMMANDS = new Set(['migrate status', 'migrate diff', 'db pull']);
+// Commands of two words: `prisma migrate dev`, `prisma db seed`.
+const GROUPS = new Set(['migrate', 'db']);
 const USAGE = 2;
 const REFUSED = 4;
 
@@ -28,8 +30,8 @@ class Refusal extends Error {
 }
 
 /**
- * acams-db's arguments for a Prisma command typed by hand, or undefined when
- * Prisma runs it itself. Throws Refusal for what cannot run here.
+ * The Prisma commands acams-db runs: each turns Prisma's options into acams-db's
+ * arguments, and throws Refusal for an option acams-db has no equivalent for.
  * @type {Record<string, (options: ParsedOptions) => string[]>}
  */
 const HANDED_TO_ACAMS_DB = {
@@ -37,7 +39,7 @@ const HANDED_TO_ACAMS_DB = {
   'migrate dev': (options) => {
     const name = options.take('--name', '-n');
     const createOnly = options.flag('--create-only');
-    options.flag('--skip-generate', '--skip-seed'); // nothing to skip: acams-db migrate never resets or seeds
+    options.flag('--skip-seed'); // nothing to skip: acams-db migrate never resets the database, so never seeds
     options.finish('make migrate name=NAME');
     if (!name) {
       throw new Refusal('prisma migrate dev needs --name NAME here (make migrate name=NAME); to apply pending migrations: make deploy', USAGE);
@@ -51,7 +53,6 @@ const HANDED_TO_ACAMS_DB = {
   'migrate reset': (options) => {
     const force = options.flag('--force', '-f');
     const skipSeed = options.flag('--skip-seed');
-    options.flag('--skip-generate'); // the client is generated only when it is out of date anyway
     options.finish('make reset');
     return ['reset', ...(force ? ['--force'] : []), ...(skipSeed ? ['--no-seed'] : [])];
   },
@@ -80,7 +81,8 @@ const REFUSED_COMMANDS = {
  */
 export function prepareTypedCommand(argv = process.argv.slice(2), env = process.env) {
   if (env[RESOLVED_MARKER] === '1') return; // started by acams-db, which resolved the database
-  const command = argv.filter((argument) => !argument.startsWith('-')).slice(0, 2).join(' ');
+  const words = argv.filter((argument) => !argument.startsWith('-'));
+  const command = GROUPS.has(words[0]) ? words.slice(0, 2).join(' ') : (words[0] ?? '');
   if (argv.includes('--help') || argv.includes('-h')) return;
   try {
     if (command in REFUSED_COMMANDS) throw new Refusal(REFUSED_COMMANDS[/** @type {keyof REFUSED_COMMANDS} */ (command)], REFUSED);
@@ -97,8 +99,10 @@ export function prepareTypedCommand(argv = process.argv.slice(2), env = process.
     }
   } catch (error) {
     if (!(error instanceof Refusal || error instanceof SetupError)) throw error;
+    // acams-db has said why it failed (a refusal exits 4): its exit code is the command's.
+    if (error instanceof SetupError && error.exitCode) process.exit(error.exitCode);
     process.stderr.write(`error: ${error.message}\n`);
-    process.exit(error instanceof Refusal ? error.exitCode : 1);
+    process.exit(error.exitCode ?? 1);
   }
 }
 

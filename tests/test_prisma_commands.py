@@ -10,19 +10,25 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.support import HISTORY, WIDGET_MODEL, PostgresServer, Project, copy_project, next_migration
+from tests.test_studio import free_port, stop, studio_request, wait_for_listener
 
 VENV_BIN = Path(sys.executable).parent
 QUESTIONS_IN_BANK = 140
-# Any download attempt would go to this closed port and fail at once.
+# Any download attempt would go to this closed port and fail at once; Prisma Client Python (the seed) reaches its
+# query engine on 127.0.0.1 directly.
 OFFLINE = {name: "http://127.0.0.1:9" for name in ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy")}
+OFFLINE["NO_PROXY"] = "127.0.0.1,localhost"
 MISLEADING = ("will NOT be used", "prisma/migrations", "skipping environment variable loading")
 
 
@@ -47,9 +53,14 @@ def count(postgres: PostgresServer, url: str, table: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def embedded_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Project, str]]:
-    """A project copy on its own embedded server (no DATABASE_URL anywhere), and that server's URL."""
-    project = copy_project(tmp_path_factory.mktemp("embedded") / "project", "")
+def embedded_project() -> Iterator[tuple[Project, str]]:
+    """A project copy on its own embedded server (no DATABASE_URL anywhere), and that server's URL.
+
+    Not under pytest's temporary folders: a test session started meanwhile deletes all but the newest three of
+    those, and the server's data with them, which leaves the server impossible to stop.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="acams-test-typed-"))
+    project = copy_project(folder / "project", "")
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("ACAMS_", "DATABASE_URL", "SHADOW_"))}
     try:
         resolved = subprocess.run(
@@ -59,6 +70,7 @@ def embedded_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple
         yield project, json.loads(resolved.stdout)["url"]
     finally:
         subprocess.run([sys.executable, "-m", "acams_db", "db-stop"], cwd=project.root, env=environment, check=False)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_typed_commands_work_on_the_embedded_default(
@@ -90,8 +102,9 @@ def test_typed_commands_work_on_the_embedded_default(
 
 
 def test_typed_commands_read_database_url_from_dotenv(project: Project, postgres: PostgresServer) -> None:
-    """DATABASE_URL written in .env (Prisma itself skips .env when a config file exists)."""
+    """DATABASE_URL written in .env (Prisma itself skips .env when a config file exists); production has its own."""
     (project.root / ".env").write_text(f"DATABASE_URL={project.database_url}\n")
+    (project.root / ".env.production").write_text("DATABASE_URL=postgresql://acams@db.example.org/acams\n")
     assert typed(project.root, "migrate", "deploy").returncode == 0
     status = typed(project.root, "migrate", "status")
     assert status.returncode == 0 and "Database schema is up to date!" in status.stdout, status.stdout
@@ -114,7 +127,7 @@ def test_migrate_dev_typed_does_what_make_migrate_does(project: Project, postgre
 
 def test_migrate_reset_typed_applies_everything_again_and_seeds(project: Project, postgres: PostgresServer) -> None:
     assert project.run("deploy").returncode == 0
-    learner = "INSERT INTO users (id, email, name) VALUES (gen_random_uuid(), 'a@b.org', 'A')"
+    learner = "INSERT INTO users (id, email, name, updated_at) VALUES (gen_random_uuid(), 'a@b.org', 'A', now())"
     postgres.psql(learner, url=project.database_url)
     reset = typed(project.root, "migrate", "reset", "--force", DATABASE_URL=project.database_url)
     assert reset.returncode == 0, reset.stderr
@@ -208,3 +221,30 @@ def test_commands_that_cannot_work_here_refuse_in_one_line_naming_the_make_targe
     assert refused.returncode == exit_code
     assert len(refused.stderr.strip().splitlines()) == 1 and make_target in refused.stderr, refused.stderr
     assert project.migration_folders() == HISTORY
+
+
+def test_prisma_studio_typed_on_the_embedded_default_reads_its_database(
+    embedded_project: tuple[Project, str], postgres: PostgresServer
+) -> None:
+    project, url = embedded_project
+    assert typed(project.root, "migrate", "deploy").returncode == 0
+    port = free_port()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("ACAMS_", "DATABASE_URL", "SHADOW_"))}
+    studio = subprocess.Popen(
+        ["prisma", "studio", "--browser", "none", "--port", str(port)],
+        cwd=project.root,
+        env={**environment, **OFFLINE, "PATH": f"{VENV_BIN}{os.pathsep}{environment['PATH']}"},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        wait_for_listener(studio, port)
+        answer = studio_request(f"http://127.0.0.1:{port}", "count", {})
+    finally:
+        os.killpg(studio.pid, signal.SIGINT)
+        stop(studio)
+    assert answer["error"] is None
+    assert answer["data"] == count(postgres, url, "questions")
