@@ -114,6 +114,8 @@ export function prepareTypedCommand(argv = process.argv.slice(2), env = process.
 function runAcamsDb(args) {
   const program = 'import sys; from acams_db.processes import die_with_parent; die_with_parent(int(sys.argv.pop(1)));'
     + ' from acams_db.cli import main; sys.argv[0] = "acams-db"; main()';
+  // Ctrl+C reaches acams-db as well (same process group): it stops in its own way, then this process exits.
+  process.on('SIGINT', () => {});
   const result = spawnSync(projectPython, ['-c', program, String(process.pid), ...args], { stdio: 'inherit' });
   if (result.error) throw new SetupError(`Could not start acams-db (${result.error.message}). Run: make install`);
   return result.status ?? 128 + (result.signal === 'SIGINT' ? 2 : 15);
