@@ -1,7 +1,7 @@
 // Prisma Studio 6.19 (`prisma studio`) over the project's pg driver adapter and
 // the official WebAssembly query engine. prisma.config.ts hands Studio the
 // adapter factory below; Prisma calls it in the Studio process only, before
-// Studio starts its server, which is where the two workarounds are installed.
+// Studio starts its server, which is where its workarounds are installed.
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { createRequire } from 'node:module';
@@ -185,7 +185,7 @@ const POSTGRES_ERROR = /PostgresError \{ code: "(\w+)", message: "((?:[^"\\]|\\.
  * database gave one, else to the message without Prisma's call preamble.
  * @param {any} error
  */
-export function withDatabaseReason(error) {
+function withDatabaseReason(error) {
   if (!(error instanceof Error)) return error;
   const fromDatabase = error.message.match(POSTGRES_ERROR);
   const reason = fromDatabase
