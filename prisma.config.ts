@@ -3,15 +3,25 @@
 import { defineConfig } from 'prisma/config';
 import './engine/cli-environment.mjs';
 import { ProjectPgAdapterFactory } from './engine/pg-adapter.mjs';
-import { resolveDatabaseUrls } from './engine/project.mjs';
+import { prepareTypedCommand } from './engine/prisma-commands.mjs';
+import { projectPython, resolveDatabaseUrls } from './engine/project.mjs';
 import { studioAdapterFactory } from './engine/studio.mjs';
+
+// `prisma migrate dev` and the like typed by hand run the acams-db operation
+// (same guardrails as make); the others get the environment's database.
+prepareTypedCommand();
 
 export default defineConfig({
   // `studio` needs experimental.studio; `adapter` and engine 'js' the adapter flag.
   experimental: { adapter: true, studio: true },
   engine: 'js',
   schema: 'schema.prisma',
-  migrations: { path: 'prisma_migrations' },
+  migrations: {
+    path: 'prisma_migrations',
+    // `prisma db seed` (`-- --file F` passes options on): the same seed as make seed.
+    // Prisma splits this command on spaces (execa's command syntax), not by a shell.
+    seed: `${projectPython.replaceAll(' ', '\\ ')} -m acams_db seed`,
+  },
   async adapter() {
     const { url, shadowUrl } = resolveDatabaseUrls();
     return new ProjectPgAdapterFactory(url, { shadowDatabaseUrl: shadowUrl });

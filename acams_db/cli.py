@@ -442,7 +442,9 @@ def studio(
         if sys.stdout.isatty():
             raise ToolchainError("--internal-access prints credentials and only writes to a pipe.")
         database = database_module.resolve(settings)
-        typer.echo(json.dumps({"url": database.url, "read_only": access.read_only}))
+        typer.echo(
+            json.dumps({"url": database.url, "read_only": access.read_only, "environment": settings.environment})
+        )
         return
     database = _database(settings)
 

@@ -20,7 +20,7 @@ from typing import IO
 from acams_db.database import Database
 from acams_db.errors import RefusedError, ToolchainError
 from acams_db.prisma_cli import cli_entrypoint, node_executable, prisma_environment
-from acams_db.settings import Settings, redact
+from acams_db.settings import ENVIRONMENT_VARIABLE, Settings, redact
 
 LOOPBACK = "127.0.0.1"
 # Prisma Studio's own default range.
@@ -100,6 +100,7 @@ def run_studio(
     """
     environment = prisma_environment(settings, database)
     environment[ACCESS_VARIABLE] = access.label
+    environment[ENVIRONMENT_VARIABLE] = settings.environment  # named on Studio's page when it is read-only
     command = [node_executable(), str(cli_entrypoint(settings.project_root)), "studio"]
     command += ["--hostname", LOOPBACK, "--port", str(port)]
     if not open_browser:

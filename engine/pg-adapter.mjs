@@ -5,6 +5,7 @@ import pg from 'pg';
 import { parse } from 'pg-connection-string';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { ColumnTypeEnum, DriverAdapterError } from '@prisma/driver-adapter-utils';
+import { SHADOW_IS_MAIN, isSameDatabase } from './project.mjs';
 
 const CHAR_OID = 18;
 const NAME_OID = 19;
@@ -163,6 +164,26 @@ function watchForDeadClient(client) {
   client.query(CLIENT_CHECK_INTERVAL).catch(() => {});
 }
 
+/**
+ * The 6.19 WebAssembly schema engine replays the migrations on a shadow
+ * database without emptying it first (its wasm shadow_db.rs has a TODO where
+ * the native engine resets an external shadow database), so a second use of
+ * SHADOW_DATABASE_URL failed with P3006 ('type "Role" already exists'). Empty
+ * its schema as the native engine does, and never the main database's.
+ * @param {any} shadow a connected adapter
+ * @param {string} shadowUrl
+ * @param {string} mainUrl
+ */
+async function resetShadowDatabase(shadow, shadowUrl, mainUrl) {
+  if (isSameDatabase(shadowUrl, mainUrl)) {
+    await shadow.dispose();
+    throw new Error(SHADOW_IS_MAIN);
+  }
+  const schema = schemaOf(shadowUrl).replaceAll('"', '""');
+  await shadow.executeScript(`DROP SCHEMA IF EXISTS "${schema}" CASCADE; CREATE SCHEMA "${schema}";`);
+  return shadow;
+}
+
 export class ProjectPgAdapterFactory extends PrismaPg {
   /**
    * @param {string} url the database
@@ -182,7 +203,10 @@ export class ProjectPgAdapterFactory extends PrismaPg {
   // which makes the schema engine panic; and a user's server may not allow
   // CREATE DATABASE, hence SHADOW_DATABASE_URL.
   async connectToShadowDb() {
-    if (this.shadowDatabaseUrl) return new ProjectPgAdapterFactory(this.shadowDatabaseUrl).connect();
+    if (this.shadowDatabaseUrl) {
+      const shadow = await new ProjectPgAdapterFactory(this.shadowDatabaseUrl).connect();
+      return resetShadowDatabase(shadow, this.shadowDatabaseUrl, this.url);
+    }
     const main = await this.connect();
     const database = `prisma_migrate_shadow_db_${globalThis.crypto.randomUUID()}`;
     await main.executeScript(`CREATE DATABASE "${database}"`);

@@ -5,16 +5,41 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { parse } from 'pg-connection-string';
 
 export const engineDir = import.meta.dirname;
 export const repositoryRoot = path.dirname(engineDir);
 export const queryEngineBridge = path.join(engineDir, 'query-engine.mjs');
-const projectPython = path.join(repositoryRoot, '.venv', 'bin', 'python');
+export const projectPython = path.join(repositoryRoot, '.venv', 'bin', 'python');
 
 /** Marks DATABASE_URL / SHADOW_DATABASE_URL as already resolved by the Python side. */
 export const RESOLVED_MARKER = 'ACAMS_DATABASE_RESOLVED';
 
-export class SetupError extends Error {}
+export const SHADOW_IS_MAIN = 'SHADOW_DATABASE_URL names the database itself; the shadow database is emptied before each use: give it a database of its own.';
+
+/**
+ * Whether two URLs name the same schema of the same database, whatever the user.
+ * @param {string} first
+ * @param {string} second
+ */
+export function isSameDatabase(first, second) {
+  const place = (/** @type {string} */ url) => {
+    const { host, port, database, schema } = /** @type {any} */ (parse(url));
+    return `${host ?? 'localhost'}:${port ?? 5432}/${database}/${schema ?? 'public'}`;
+  };
+  return place(first) === place(second);
+}
+
+export class SetupError extends Error {
+  /**
+   * @param {string} message
+   * @param {number | undefined} [exitCode] the exit code of the acams-db command that failed, which said why
+   */
+  constructor(message, exitCode) {
+    super(message);
+    this.exitCode = exitCode;
+  }
+}
 
 /**
  * The database URLs for this process: from the environment when the Python
@@ -23,10 +48,12 @@ export class SetupError extends Error {}
  * @returns {{ url: string, shadowUrl: string | undefined }}
  */
 export function resolveDatabaseUrls(env = process.env) {
-  if (env[RESOLVED_MARKER] === '1' && env.DATABASE_URL) {
-    return { url: env.DATABASE_URL, shadowUrl: env.SHADOW_DATABASE_URL || undefined };
-  }
-  return projectDatabaseUrls();
+  const urls = env[RESOLVED_MARKER] === '1' && env.DATABASE_URL
+    ? { url: env.DATABASE_URL, shadowUrl: env.SHADOW_DATABASE_URL || undefined }
+    : projectDatabaseUrls();
+  // The schema engine hides an adapter's error behind "External error id#0": say it before it starts.
+  if (urls.shadowUrl && isSameDatabase(urls.shadowUrl, urls.url)) throw new SetupError(SHADOW_IS_MAIN);
+  return urls;
 }
 
 /**
@@ -56,8 +83,8 @@ export function askProject(args, failure) {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'inherit'],
     });
-  } catch {
-    throw new SetupError(`${failure} (see the message above).`);
+  } catch (error) {
+    throw new SetupError(`${failure} (see the message above).`, /** @type {any} */ (error).status ?? undefined);
   }
   return JSON.parse(output);
 }

@@ -168,10 +168,50 @@ def test_studio_shows_the_seeded_questions_in_a_real_browser(
             cwd=REPOSITORY, env={**os.environ, **OFFLINE}, capture_output=True, text=True, timeout=180, check=False,
         )  # fmt: skip
     assert browser.returncode == 0, browser.stderr
-    print("browser timings (s):", json.loads(browser.stdout)["timings"])
+    summary = json.loads(browser.stdout)
+    print("browser timings (s):", summary["timings"])
+    assert summary["readOnlyBand"] is None  # read-write: no read-only band
     assert screenshot.read_bytes().startswith(b"\x89PNG")
     assert processes_mentioning(str(profile)) == [], "Chromium outlived the test"
     assert question_bank_fingerprint(postgres, seeded) == before
+
+
+def test_staging_studio_says_read_only_and_shows_a_refused_edit_in_one_closable_line(
+    seeded: Project, postgres: PostgresServer, tmp_path: Path
+) -> None:
+    """Staging in Chromium: a band says read-only before any edit; saving an edit shows PostgreSQL's reason alone
+    in a dialog whose Dismiss button is on screen and closes it (it was a 3,000 px code frame); nothing changes."""
+    chromium = chromium_or_skip()
+    topic = load_bank(REPOSITORY / "data" / "questions.json")[0].topic
+    before = question_bank_fingerprint(postgres, seeded)
+    screenshots = [ARTIFACTS / "studio-staging.png", ARTIFACTS / "studio-staging-refused.png"]
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for screenshot in screenshots:
+        screenshot.unlink(missing_ok=True)
+
+    with acams_db_studio(seeded, "--env", "staging") as studio:
+        browser = subprocess.run(
+            ["node", str(BROWSER_DRIVER), "--url", studio.url, "--model", "Question", "--text", topic,
+             "--screenshot", str(screenshots[0]), "--chromium", chromium, "--profile", str(tmp_path / "profile"),
+             "--edit", "Edited in Studio", "--error-screenshot", str(screenshots[1]),
+             "--expect-error", "cannot execute UPDATE in a read-only transaction (PostgreSQL error 25006)"],
+            cwd=REPOSITORY, env={**os.environ, **OFFLINE}, capture_output=True, text=True, timeout=180, check=False,
+        )  # fmt: skip
+    assert browser.returncode == 0, browser.stderr
+    assert json.loads(browser.stdout)["readOnlyBand"] == "Read-only (staging): the database refuses every change"
+    assert all(screenshot.read_bytes().startswith(b"\x89PNG") for screenshot in screenshots)
+    assert question_bank_fingerprint(postgres, seeded) == before
+
+
+def test_a_check_constraint_violation_in_studio_reads_as_the_database_says_it(seeded: Project) -> None:
+    """Development: Studio answers a write that breaks a check constraint with PostgreSQL's one-line reason."""
+    with acams_db_studio(seeded) as studio:
+        answer = studio_request(
+            studio.url, "create", {"data": {"email": "Learner@Example.org", "name": "Learner"}}, model="User"
+        )
+    assert answer["error"]["message"] == (
+        'new row for relation "users" violates check constraint "users_email_normalised" (PostgreSQL error 23514)'
+    )
 
 
 def test_prisma_studio_typed_by_hand_reads_the_database_on_loopback_only(seeded: Project) -> None:
