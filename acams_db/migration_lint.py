@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from pglast import ast, visitors
-from pglast.enums import AlterSubscriptionType, AlterTableType, DiscardMode, ObjectType, ReindexObjectType, TransactionStmtKind
+from pglast.enums import (
+    AlterSubscriptionType,
+    AlterTableType,
+    DiscardMode,
+    ObjectType,
+    ReindexObjectType,
+    TransactionStmtKind,
+)
 
 from acams_db import manifest, naming, sql_analysis
 from acams_db.migrations import MIGRATION_FILE, LocalMigration
@@ -296,8 +303,8 @@ def _needs_no_transaction(node: ast.Node) -> str | None:
     if isinstance(node, ast.ReindexStmt):
         if any(isinstance(o, ast.DefElem) and o.defname == "concurrently" for o in node.params or ()):
             return "REINDEX CONCURRENTLY"
-        if node.kind != ReindexObjectType.REINDEX_OBJECT_TABLE and node.kind != ReindexObjectType.REINDEX_OBJECT_INDEX:
-            return f"REINDEX {node.kind.name.removeprefix('REINDEX_OBJECT_')}"
+        if node.kind in _REINDEX_MANY:
+            return f"REINDEX {_REINDEX_MANY[node.kind]}"
     if isinstance(node, ast.AlterTableStmt):
         for command in node.cmds or ():
             detach = isinstance(command, ast.AlterTableCmd) and command.subtype == AlterTableType.AT_DetachPartition
@@ -321,6 +328,11 @@ def _needs_no_transaction(node: ast.Node) -> str | None:
     return _ALWAYS_OUTSIDE_TRANSACTION.get(type(node))
 
 
+_REINDEX_MANY = {
+    ReindexObjectType.REINDEX_OBJECT_SCHEMA: "SCHEMA",
+    ReindexObjectType.REINDEX_OBJECT_SYSTEM: "SYSTEM",
+    ReindexObjectType.REINDEX_OBJECT_DATABASE: "DATABASE",
+}
 _REFRESHING_SUBSCRIPTION_CHANGES = (
     AlterSubscriptionType.ALTER_SUBSCRIPTION_REFRESH,
     AlterSubscriptionType.ALTER_SUBSCRIPTION_SET_PUBLICATION,

@@ -130,7 +130,7 @@ def add_a_folder_without_migration_sql(project: Project) -> list[str]:
 def add_create_index_concurrently_next_to_another_statement(project: Project) -> list[str]:
     name = next_migration("index_names")
     project.write_migration(
-        name, "SET lock_timeout = '5s';\nCREATE INDEX CONCURRENTLY \"users_name_idx\" ON \"users\"(\"name\");\n"
+        name, 'SET lock_timeout = \'5s\';\nCREATE INDEX CONCURRENTLY "users_name_idx" ON "users"("name");\n'
     )
     return [f"prisma_migrations/{name}/migration.sql:2: outside-transaction: CREATE INDEX CONCURRENTLY cannot run"]
 
@@ -265,5 +265,3 @@ def test_migrate_withdraws_a_migration_the_lint_rejects(project: Project, postgr
     assert "make migrate name=drop_user_name create_only=1" in result.stderr
     assert project.migration_folders() == folders
     assert any(line.startswith("column users.name ") for line in schema_of(postgres, project.database_url))
-
-

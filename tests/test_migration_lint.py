@@ -233,7 +233,7 @@ def test_statements_postgresql_allows_in_a_transaction_pass(migrations_dir: Path
 def test_a_new_enum_value_used_in_the_same_migration_fails(migrations_dir: Path) -> None:
     add(
         migrations_dir,
-        'CREATE TYPE "Mood" AS ENUM (\'calm\');\n',
+        "CREATE TYPE \"Mood\" AS ENUM ('calm');\n",
         "20240105_090000_mood",
     )
     add(
