@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import shutil
+import signal
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
+from types import FrameType
 
 from acams_db import engine_sql, manifest, naming
 from acams_db.database import Database
@@ -198,6 +203,10 @@ def create(settings: Settings, database: Database, name: str, *, create_only: bo
     return CreatedMigration(folder, sql, applied=True)
 
 
+class Interrupted(ToolchainError):
+    """SIGINT or SIGTERM arrived while migrations were being applied; the exit code is 128 + the signal's number."""
+
+
 def deploy(settings: Settings, database: Database) -> list[str]:
     """Apply every pending migration, each in one transaction, and return the ones this call applied.
 
@@ -205,24 +214,73 @@ def deploy(settings: Settings, database: Database) -> list[str]:
     Concurrent deploys take turns on Prisma's advisory lock: each migration is applied once, by one of them.
     A migration that fails is rolled back and recorded as failed; deploys refuse to go on until it is resolved.
     In development, migrations applied for the first time are recorded in manifest.json (record_applied).
+    SIGINT and SIGTERM stop the Prisma CLI and raise Interrupted, saying what state the database is in.
     """
-    refuse_broken_history(settings, database)
-    try:
-        output = run_prisma(settings, ["migrate", "deploy"], database=database)
-    except ToolchainError as error:
-        failed = status(settings, database, check_schema_drift=False).failed
-        if not failed:
-            raise
-        raise ToolchainError(
-            f"Migration {failed[0]} failed and was rolled back: the database is at the last good migration.\n"
-            f"{_reason(str(error))}\n"
-            f"Fix {failed[0]}/{MIGRATION_FILE}, then run: make resolve name={failed[0]} as=rolled-back && make deploy"
-        ) from error
-    if settings.environment == "development":
-        record_applied(settings, database)
+    with _signals_interrupt():
+        try:
+            refuse_broken_history(settings, database)
+        except Interrupted as interrupted:
+            message = f"Deploy {interrupted} before applying anything."
+            raise Interrupted(message, exit_code=interrupted.exit_code) from None
+        try:
+            output = run_prisma(settings, ["migrate", "deploy"], database=database)
+        except ToolchainError as error:
+            failed = status(settings, database, check_schema_drift=False).failed
+            if isinstance(error, Interrupted):
+                raise Interrupted(_interrupted_message(str(error), failed), exit_code=error.exit_code) from None
+            if not failed:
+                raise
+            raise ToolchainError(
+                f"Migration {failed[0]} failed and was rolled back: the database is at the last good migration.\n"
+                f"{_reason(str(error))}\n"
+                f"Fix {failed[0]}/{MIGRATION_FILE}, then run: "
+                f"make resolve name={failed[0]} as=rolled-back && make deploy"
+            ) from error
+        if settings.environment == "development":
+            try:
+                record_applied(settings, database)
+            except Interrupted as interrupted:
+                message = f"Deploy {interrupted} after applying: the next make deploy records them in manifest.json."
+                raise Interrupted(message, exit_code=interrupted.exit_code) from None
     # Prisma lists the folders this process applied, one per line: "  └─ 20240101_120000_init/".
     listed = {line.strip().removeprefix("└─ ").rstrip("/") for line in output.splitlines()}
     return [migration.name for migration in local_migrations(settings) if migration.name in listed]
+
+
+@contextlib.contextmanager
+def _signals_interrupt() -> Iterator[None]:
+    """Turn SIGINT and SIGTERM into Interrupted, so that the running Prisma CLI is killed and the outcome said.
+
+    Python's default for SIGTERM ends the process at once (its children then die with it: processes.py), and
+    SIGINT would end it with a stack trace. Signal handlers belong to the main thread only.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(number: int, frame: FrameType | None) -> None:
+        raise Interrupted(f"interrupted by {signal.Signals(number).name}", exit_code=128 + number)
+
+    previous = {number: signal.signal(number, interrupt) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _interrupted_message(interruption: str, failed: list[str]) -> str:
+    if not failed:
+        return (
+            f"Deploy {interruption}. No migration was half-applied: those Prisma finished are applied, the others "
+            "pending (make status); make deploy goes on."
+        )
+    name = failed[0]
+    return (
+        f"Deploy {interruption} while applying {name}: PostgreSQL rolls its transaction back, and Prisma's record "
+        f"shows it failed. Run: make resolve name={name} as=rolled-back && make deploy. (If the signal came "
+        f"between its commit and Prisma's record, its changes are in the database: as=applied instead.)"
+    )
 
 
 def record_applied(settings: Settings, database: Database) -> list[str]:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from acams_db.database import Database
 from acams_db.errors import SetupMissingError, ToolchainError
+from acams_db.processes import dies_with_this_process
 from acams_db.settings import Settings, redact
 
 # Tells engine/project.mjs that DATABASE_URL is already resolved.
@@ -76,6 +77,7 @@ def run_prisma(settings: Settings, arguments: list[str], *, database: Database |
 def _run_node(
     settings: Settings, script: Path, arguments: list[str], database: Database | None, stdin: str | None
 ) -> tuple[int, str, str]:
+    # Killed with this process, however it ends; on an exception (an interrupt) subprocess.run kills it first.
     completed = subprocess.run(
         [node_executable(), str(script), *arguments],
         cwd=settings.project_root,
@@ -84,6 +86,7 @@ def _run_node(
         capture_output=True,
         text=True,
         check=False,
+        preexec_fn=dies_with_this_process(),
     )
     return completed.returncode, redact(completed.stdout), redact(completed.stderr)
 

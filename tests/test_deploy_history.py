@@ -5,17 +5,18 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
 from acams_db import manifest
 from acams_db.errors import RefusedError
-from tests.support import HISTORY, PostgresServer, Project, copy_project, next_migration, schema_of, with_database
+from tests import deployed
+from tests.support import HISTORY, PostgresServer, Project, next_migration, schema_of
+
+# Every test starts from a deployed history.
+deployed_template, project = deployed.deployed_template, deployed.project
 
 # A good pending migration, which must stay pending while anything else is broken.
 NOTES = next_migration("add_notes")
@@ -26,27 +27,6 @@ NOTES_SQL = 'CREATE TABLE "notes" ("id" INT PRIMARY KEY);\n'
 class Snapshot:
     records: str
     schema: list[str]
-
-
-@pytest.fixture(scope="module")
-def deployed_template(postgres: PostgresServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A database with the history deployed once, which each test's database copies (saves a deploy per test)."""
-    url = postgres.create_database()
-    project = copy_project(tmp_path_factory.mktemp("template") / "project", url)
-    deployed = project.run("deploy")
-    assert deployed.returncode == 0, deployed.stderr
-    yield urlsplit(url).path.lstrip("/")
-    postgres.drop_database(url)
-
-
-@pytest.fixture
-def project(postgres: PostgresServer, deployed_template: str, tmp_path: Path) -> Iterator[Project]:
-    """A project copy whose database has the history applied."""
-    name = f"test_{uuid.uuid4().hex[:12]}"
-    postgres.psql(f'CREATE DATABASE "{name}" TEMPLATE "{deployed_template}"')
-    url = with_database(postgres.admin_url, name)
-    yield copy_project(tmp_path / "project", url)
-    postgres.drop_database(url)
 
 
 def snapshot(postgres: PostgresServer, project: Project) -> Snapshot:
