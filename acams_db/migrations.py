@@ -207,6 +207,16 @@ class Interrupted(ToolchainError):
     """SIGINT or SIGTERM arrived while migrations were being applied; the exit code is 128 + the signal's number."""
 
 
+class _Signal(BaseException):
+    """Raised by the signal handler; a BaseException, like KeyboardInterrupt, so that no `except` on the way
+    (a query's error wrapping, subprocess.run killing its child) mistakes it for a failure."""
+
+    def __init__(self, number: int) -> None:
+        super().__init__(signal.Signals(number).name)
+        self.name = signal.Signals(number).name
+        self.exit_code = 128 + number
+
+
 def deploy(settings: Settings, database: Database) -> list[str]:
     """Apply every pending migration, each in one transaction, and return the ones this call applied.
 
@@ -216,40 +226,43 @@ def deploy(settings: Settings, database: Database) -> list[str]:
     In development, migrations applied for the first time are recorded in manifest.json (record_applied).
     SIGINT and SIGTERM stop the Prisma CLI and raise Interrupted, saying what state the database is in.
     """
+    moment = "before applying anything: nothing changed"
     with _signals_interrupt():
         try:
             refuse_broken_history(settings, database)
-        except Interrupted as interrupted:
-            message = f"Deploy {interrupted} before applying anything."
-            raise Interrupted(message, exit_code=interrupted.exit_code) from None
-        try:
-            output = run_prisma(settings, ["migrate", "deploy"], database=database)
-        except ToolchainError as error:
-            failed = status(settings, database, check_schema_drift=False).failed
-            if isinstance(error, Interrupted):
-                raise Interrupted(_interrupted_message(str(error), failed), exit_code=error.exit_code) from None
-            if not failed:
-                raise
-            raise ToolchainError(
-                f"Migration {failed[0]} failed and was rolled back: the database is at the last good migration.\n"
-                f"{_reason(str(error))}\n"
-                f"Fix {failed[0]}/{MIGRATION_FILE}, then run: "
-                f"make resolve name={failed[0]} as=rolled-back && make deploy"
-            ) from error
-        if settings.environment == "development":
-            try:
+            moment = "while applying"
+            output = _apply(settings, database)
+            moment = "after applying: the next make deploy records them in manifest.json"
+            if settings.environment == "development":
                 record_applied(settings, database)
-            except Interrupted as interrupted:
-                message = f"Deploy {interrupted} after applying: the next make deploy records them in manifest.json."
-                raise Interrupted(message, exit_code=interrupted.exit_code) from None
+        except _Signal as stop:
+            message = f"Deploy interrupted by {stop.name} {moment}."
+            if moment == "while applying":
+                message = _interrupted_while_applying(settings, database, stop.name)
+            raise Interrupted(message, exit_code=stop.exit_code) from None
     # Prisma lists the folders this process applied, one per line: "  └─ 20240101_120000_init/".
     listed = {line.strip().removeprefix("└─ ").rstrip("/") for line in output.splitlines()}
     return [migration.name for migration in local_migrations(settings) if migration.name in listed]
 
 
+def _apply(settings: Settings, database: Database) -> str:
+    """`prisma migrate deploy`; its output. A failed migration raises with PostgreSQL's reason and what to run."""
+    try:
+        return run_prisma(settings, ["migrate", "deploy"], database=database)
+    except ToolchainError as error:
+        failed = status(settings, database, check_schema_drift=False).failed
+        if not failed:
+            raise
+        raise ToolchainError(
+            f"Migration {failed[0]} failed and was rolled back: the database is at the last good migration.\n"
+            f"{_reason(str(error))}\n"
+            f"Fix {failed[0]}/{MIGRATION_FILE}, then run: make resolve name={failed[0]} as=rolled-back && make deploy"
+        ) from error
+
+
 @contextlib.contextmanager
 def _signals_interrupt() -> Iterator[None]:
-    """Turn SIGINT and SIGTERM into Interrupted, so that the running Prisma CLI is killed and the outcome said.
+    """Turn SIGINT and SIGTERM into _Signal, so that the running Prisma CLI is killed and the outcome said.
 
     Python's default for SIGTERM ends the process at once (its children then die with it: processes.py), and
     SIGINT would end it with a stack trace. Signal handlers belong to the main thread only.
@@ -259,7 +272,7 @@ def _signals_interrupt() -> Iterator[None]:
         return
 
     def interrupt(number: int, frame: FrameType | None) -> None:
-        raise Interrupted(f"interrupted by {signal.Signals(number).name}", exit_code=128 + number)
+        raise _Signal(number)
 
     previous = {number: signal.signal(number, interrupt) for number in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -269,17 +282,21 @@ def _signals_interrupt() -> Iterator[None]:
             signal.signal(number, handler)
 
 
-def _interrupted_message(interruption: str, failed: list[str]) -> str:
+def _interrupted_while_applying(settings: Settings, database: Database, signal_name: str) -> str:
+    try:
+        failed = status(settings, database, check_schema_drift=False).failed
+    except (_Signal, ToolchainError):  # a second signal, or the database gone: say what is always true
+        failed = []
     if not failed:
         return (
-            f"Deploy {interruption}. No migration was half-applied: those Prisma finished are applied, the others "
-            "pending (make status); make deploy goes on."
+            f"Deploy interrupted by {signal_name}. No migration is half-applied: those Prisma finished are applied, "
+            "the others pending or failed (make status says which); a failed one was rolled back by PostgreSQL."
         )
     name = failed[0]
     return (
-        f"Deploy {interruption} while applying {name}: PostgreSQL rolls its transaction back, and Prisma's record "
-        f"shows it failed. Run: make resolve name={name} as=rolled-back && make deploy. (If the signal came "
-        f"between its commit and Prisma's record, its changes are in the database: as=applied instead.)"
+        f"Deploy interrupted by {signal_name} while applying {name}: PostgreSQL rolls its transaction back, and "
+        f"Prisma's record shows it failed. Run: make resolve name={name} as=rolled-back && make deploy. (If the "
+        "signal came between its commit and Prisma's record, its changes are in the database: as=applied instead.)"
     )
 
 

@@ -94,3 +94,11 @@ def test_make_status_shows_the_status_code(project: Project) -> None:
     assert result.stderr.rstrip().endswith("status] Error 13")
     assert make(project, "deploy").returncode == 0
     assert make(project, "status").returncode == 0
+
+
+def test_make_deploy_shows_a_refusal_code(project: Project) -> None:
+    project.write_migration("20990101_000000_later", "SELECT 1;\n")
+    result = make(project, "deploy")
+    assert result.returncode == 2
+    assert "future-date" in result.stderr
+    assert result.stderr.rstrip().endswith("deploy] Error 4")
