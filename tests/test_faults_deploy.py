@@ -125,10 +125,10 @@ def alive(pid: int) -> bool:
         return False
 
 
-def wait_until(condition: Callable[[], bool], timeout: float = 120) -> None:
+def wait_until(condition: Callable[[], bool], timeout: float = 120, what: str = "the moment") -> None:
     deadline = time.monotonic() + timeout
     while not condition():
-        assert time.monotonic() < deadline, "timed out"
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.02)
 
 
@@ -169,6 +169,10 @@ class Deploy:
 
     def ran(self, script: str) -> bool:
         return any(script in command for command in self.seen.values())
+
+    def survivors(self) -> list[str]:
+        """The command lines of the processes it started that are still alive."""
+        return [command for pid, command in self.seen.items() if alive(pid)]
 
     def stop(self, number: signal.Signals) -> tuple[int, str]:
         """Send the signal to the deploy process alone; its exit code and stderr."""
@@ -239,8 +243,11 @@ def test_a_deploy_stopped_by_a_signal_leaves_a_consistent_state(
         assert f"interrupted by {number.name}" in stderr and "Traceback" not in stderr, stderr
     # Nothing the deploy started outlives it, here or in the server.
     assert deploy.seen
-    wait_until(lambda: not any(alive(pid) for pid in deploy.seen), timeout=10)
-    wait_until(lambda: connections(postgres, project) == 0)
+    deadline = time.monotonic() + 10  # a killed process takes a moment to go
+    while deploy.survivors() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not deploy.survivors(), "outlived the deploy"
+    wait_until(lambda: connections(postgres, project) == 0, what="the deploy's connections to close")
     after = database_fingerprint(project.database_url)
     postgres.psql(f'ALTER DATABASE "{database_name(project)}" RESET acams.fault_delay')
 
