@@ -8,6 +8,19 @@ PYTHON_INSTALLED := $(VENV)/.installed
 NODE_INSTALLED := node_modules/.installed
 
 .DEFAULT_GOAL := setup
+
+# Flags such as force=1: 1, true or yes (any case) turn one on; 0, false, no or empty leave it off; any other
+# value stops make with a usage error (exit 2) before the command runs. $(call flag,force,--force) gives
+# --force when force is on, nothing when it is off.
+flag = $(if $(call _one_of,$(call _flag_value,$(1)),1 true yes),$(2),$(if $(call _flag_off,$(call _flag_value,$(1))),,\
+       $(error $(1)=$($(1)): expected 1/true/yes or 0/false/no)))
+_flag_value = $(call _lowercase,$(strip $($(1))))
+_flag_off = $(if $(1),$(call _one_of,$(1),0 false no),off)
+# Non-empty when $(1) is exactly one of the words $(2) (compared as text, never as a % pattern).
+_one_of = $(if $(filter 1,$(words $(1))),$(filter $(2),$(1)))
+_lowercase = $(subst A,a,$(subst B,b,$(subst C,c,$(subst D,d,$(subst E,e,$(subst F,f,$(subst G,g,$(subst H,h,$(subst \
+       I,i,$(subst J,j,$(subst K,k,$(subst L,l,$(subst M,m,$(subst N,n,$(subst O,o,$(subst P,p,$(subst Q,q,$(subst \
+       R,r,$(subst S,s,$(subst T,t,$(subst U,u,$(subst V,v,$(subst W,w,$(subst X,x,$(subst Y,y,$(subst Z,z,$(1)))))))))))))))))))))))))))
 .PHONY: setup install migrate deploy status reset resolve generate seed db-stop database studio backup backups restore \
         review lint-migrations migrate-data revert rollback preflight test lint format typecheck check bench clean
 
@@ -31,16 +44,19 @@ $(NODE_INSTALLED): package.json package-lock.json
 	touch $@
 
 migrate: install
-	$(CLI) migrate "$(name)" $(if $(create_only),--create-only)
+	$(CLI) migrate "$(name)" $(call flag,create_only,--create-only)
 
 deploy: install
-	$(CLI) deploy $(if $(no_backup),--no-backup)
+	$(CLI) deploy $(call flag,no_backup,--no-backup)
 
+# GNU make exits 2 whenever a recipe fails (its exit status is only ever 0, 1 or 2), so `make status` cannot
+# pass 10-14 on: its last line, "make: *** [Makefile:N: status] Error 13", shows the code. Scripts that need
+# it call .venv/bin/acams-db status.
 status: install
 	$(CLI) status
 
 reset: install
-	$(CLI) reset $(if $(force),--force)
+	$(CLI) reset $(call flag,force,--force)
 
 resolve: install
 	$(CLI) resolve "$(name)" --as "$(as)"
@@ -52,14 +68,14 @@ backups: install
 	$(CLI) backups
 
 restore: install
-	$(CLI) restore "$(file)" $(if $(force),--force) $(if $(allow_production),--allow-production) \
+	$(CLI) restore "$(file)" $(call flag,force,--force) $(call flag,allow_production,--allow-production) \
 		$(if $(database),--database "$(database)")
 
 generate: install
 	$(CLI) generate
 
 seed: install
-	$(CLI) seed $(if $(file),--file "$(file)") $(if $(prune),--prune) $(if $(dry_run),--dry-run)
+	$(CLI) seed $(if $(file),--file "$(file)") $(call flag,prune,--prune) $(call flag,dry_run,--dry-run)
 
 review: install
 	$(CLI) review
@@ -75,7 +91,7 @@ revert: install
 	$(CLI) revert "$(name)"
 
 rollback: install
-	$(CLI) rollback $(if $(force),--force) $(if $(dry_run),--dry-run)
+	$(CLI) rollback $(call flag,force,--force) $(call flag,dry_run,--dry-run)
 
 # The checklist before a deploy; production unless env=staging.
 preflight: install
@@ -89,7 +105,7 @@ db-stop: install
 
 # Prisma Studio on 127.0.0.1 until Ctrl+C; read-only outside development.
 studio: install
-	$(CLI) studio $(if $(port),--port $(port)) $(if $(read_only),--read-only)
+	$(CLI) studio $(if $(port),--port $(port)) $(call flag,read_only,--read-only)
 
 test: install
 	$(PYTEST) $(PYTEST_ARGS)
@@ -109,8 +125,8 @@ typecheck: install
 check: lint typecheck test
 
 bench: install
-	$(VENV)/bin/python bench/run.py $(if $(quick),--quick)
-	$(VENV)/bin/python bench/seed_bench.py $(if $(quick),--quick)
+	$(VENV)/bin/python bench/run.py $(call flag,quick,--quick)
+	$(VENV)/bin/python bench/seed_bench.py $(call flag,quick,--quick)
 
 clean:
 	rm -rf $(VENV) node_modules

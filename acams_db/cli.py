@@ -133,7 +133,9 @@ def deploy(
 ) -> None:
     """Apply pending migrations without prompting (CI and production); non-zero exit on any failure.
 
-    In staging and production a backup is taken first (backups/<env>/) and the deploy aborts if it fails.
+    A history that lint-migrations or status calls broken is refused first, with nothing applied (exit 4). In
+    staging and production a backup is taken first (backups/<env>/) and the deploy aborts if it fails. Exit 1:
+    a migration failed (rolled back); 130/143: interrupted by SIGINT/SIGTERM.
     """
     settings = load_settings(environment)
     database = _database(settings)

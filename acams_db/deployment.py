@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -63,7 +64,8 @@ def deploy(settings: Settings, database: Database, *, skip_backup: bool, say: Ca
     try:
         applied = migrations.deploy(settings, database)
     except ToolchainError as error:
-        _log(settings, database, say, outcome=f"failed: {error}", applied=[], backup=backup, skipped=skip_backup)
+        outcome = "interrupted" if isinstance(error, migrations.Interrupted) else "failed"
+        _log(settings, database, say, outcome=f"{outcome}: {error}", applied=[], backup=backup, skipped=skip_backup)
         raise
     _log(settings, database, say, outcome="ok", applied=applied, backup=backup, skipped=skip_backup and bool(applied))
     return Deployment(applied, backup, backup_skipped=skip_backup and backup is None and bool(applied))
@@ -91,8 +93,12 @@ def _log(
     }
     log = backups.folder(settings) / DEPLOY_LOG
     try:
-        log.parent.mkdir(parents=True, exist_ok=True)
-        with log.open("a") as stream:
+        # As private as the dumps beside it: who deployed what, where.
+        log.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        log.parent.chmod(0o700)
+        descriptor = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        os.fchmod(descriptor, 0o600)  # a log written before this rule
+        with os.fdopen(descriptor, "a") as stream:
             stream.write(json.dumps(entry) + "\n")
     except OSError as error:  # the deploy's own outcome matters more than its record
         say(f"WARNING: could not record this deploy in {log}: {error}")

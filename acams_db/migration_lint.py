@@ -1,7 +1,8 @@
 """lint-migrations: the strategy document's migration rules, checked on the files alone (no database).
 
 Rules: folder naming and order, never modify and never delete (against manifest.json),
-no schema and data changes in one migration, and a `-- breaking:` note on destructive ones.
+no schema and data changes in one migration, a `-- breaking:` note on destructive ones, and
+nothing PostgreSQL refuses inside the migration's transaction. Deploy refuses what this rejects.
 """
 
 from __future__ import annotations
@@ -9,6 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+
+from pglast import ast, visitors
+from pglast.enums import (
+    AlterSubscriptionType,
+    AlterTableType,
+    DiscardMode,
+    ObjectType,
+    ReindexObjectType,
+    TransactionStmtKind,
+)
 
 from acams_db import manifest, naming, sql_analysis
 from acams_db.migrations import MIGRATION_FILE, LocalMigration
@@ -234,7 +246,121 @@ def _sql_findings(folder: Path, file: str) -> list[Finding]:
                 "safe>` (or a README.md in the folder)",
             )
         )
+    findings += _transaction_findings(parsed, file)
     findings += [
         Finding(file, risk.line, risk.rule, "warning", risk.message) for risk in risks if risk.rule == "dynamic-sql"
     ]
     return findings
+
+
+def _transaction_findings(parsed: sql_analysis.ParsedSql, file: str) -> list[Finding]:
+    """A migration of several statements runs as one transaction (see README, Atomic migrations).
+
+    PostgreSQL refuses some statements there ("cannot run inside a transaction block"), and a value added to an
+    enum cannot be used before the transaction that added it commits ("unsafe use of new value").
+    """
+    findings = []
+    if len(parsed.statements) > 1:
+        findings += [
+            Finding(
+                file,
+                statement.line,
+                "outside-transaction",
+                "error",
+                f"{what} cannot run inside a transaction block, and a migration of several statements is one "
+                "transaction: put it alone in a migration of its own",
+            )
+            for statement in parsed.statements
+            if (what := _needs_no_transaction(statement.node))
+        ]
+    added: dict[str, int] = {}  # enum value -> line of its ADD VALUE
+    for statement in parsed.statements:
+        for value in sorted(_string_constants(statement.node) & set(added)):
+            findings.append(
+                Finding(
+                    file,
+                    statement.line,
+                    "new-enum-value",
+                    "error",
+                    f"uses enum value {value!r}, added on line {added[value]} of the same migration: PostgreSQL "
+                    "refuses a new enum value before its transaction commits. Move this statement to a later "
+                    "migration",
+                )
+            )
+        node = statement.node
+        if isinstance(node, ast.AlterEnumStmt) and node.newVal is not None and node.oldVal is None:
+            added[node.newVal] = statement.line
+    return findings
+
+
+def _needs_no_transaction(node: ast.Node) -> str | None:
+    """The name of a statement PostgreSQL refuses inside a transaction block (PreventInTransactionBlock), or None."""
+    concurrently = isinstance(node, ast.IndexStmt | ast.DropStmt) and node.concurrent
+    if isinstance(node, ast.IndexStmt) and concurrently:
+        return "CREATE INDEX CONCURRENTLY"
+    if isinstance(node, ast.DropStmt) and concurrently and node.removeType == ObjectType.OBJECT_INDEX:
+        return "DROP INDEX CONCURRENTLY"
+    if isinstance(node, ast.ReindexStmt):
+        if any(isinstance(o, ast.DefElem) and o.defname == "concurrently" for o in node.params or ()):
+            return "REINDEX CONCURRENTLY"
+        if node.kind in _REINDEX_MANY:
+            return f"REINDEX {_REINDEX_MANY[node.kind]}"
+    if isinstance(node, ast.AlterTableStmt):
+        for command in node.cmds or ():
+            detach = isinstance(command, ast.AlterTableCmd) and command.subtype == AlterTableType.AT_DetachPartition
+            if detach and isinstance(command.def_, ast.PartitionCmd) and command.def_.concurrent:
+                return "DETACH PARTITION … CONCURRENTLY"
+    if isinstance(node, ast.AlterSubscriptionStmt) and node.kind in _REFRESHING_SUBSCRIPTION_CHANGES:
+        return "ALTER SUBSCRIPTION … PUBLICATION"  # refreshes the publication by default
+    if isinstance(node, ast.VacuumStmt) and node.is_vacuumcmd:
+        return "VACUUM"
+    if isinstance(node, ast.ClusterStmt) and node.relation is None:
+        return "CLUSTER without a table"
+    if isinstance(node, ast.AlterDatabaseStmt) and any(o.defname == "tablespace" for o in node.options or ()):
+        return "ALTER DATABASE … SET TABLESPACE"
+    if isinstance(node, ast.DiscardStmt) and node.target == DiscardMode.DISCARD_ALL:
+        return "DISCARD ALL"
+    if isinstance(node, ast.TransactionStmt) and node.kind in (
+        TransactionStmtKind.TRANS_STMT_COMMIT_PREPARED,
+        TransactionStmtKind.TRANS_STMT_ROLLBACK_PREPARED,
+    ):
+        return "COMMIT PREPARED / ROLLBACK PREPARED"
+    return _ALWAYS_OUTSIDE_TRANSACTION.get(type(node))
+
+
+_REINDEX_MANY = {
+    ReindexObjectType.REINDEX_OBJECT_SCHEMA: "SCHEMA",
+    ReindexObjectType.REINDEX_OBJECT_SYSTEM: "SYSTEM",
+    ReindexObjectType.REINDEX_OBJECT_DATABASE: "DATABASE",
+}
+_REFRESHING_SUBSCRIPTION_CHANGES = (
+    AlterSubscriptionType.ALTER_SUBSCRIPTION_REFRESH,
+    AlterSubscriptionType.ALTER_SUBSCRIPTION_SET_PUBLICATION,
+    AlterSubscriptionType.ALTER_SUBSCRIPTION_ADD_PUBLICATION,
+    AlterSubscriptionType.ALTER_SUBSCRIPTION_DROP_PUBLICATION,
+)
+_ALWAYS_OUTSIDE_TRANSACTION: dict[type[ast.Node], str] = {
+    ast.CreatedbStmt: "CREATE DATABASE",
+    ast.DropdbStmt: "DROP DATABASE",
+    ast.CreateTableSpaceStmt: "CREATE TABLESPACE",
+    ast.DropTableSpaceStmt: "DROP TABLESPACE",
+    ast.AlterSystemStmt: "ALTER SYSTEM",
+    # Refused with a replication slot to create or drop, their default.
+    ast.CreateSubscriptionStmt: "CREATE SUBSCRIPTION",
+    ast.DropSubscriptionStmt: "DROP SUBSCRIPTION",
+}
+
+
+def _string_constants(node: ast.Node) -> set[str]:
+    found = _StringConstants()
+    found(node)
+    return found.values
+
+
+class _StringConstants(visitors.Visitor):
+    def __init__(self) -> None:
+        self.values: set[str] = set()
+
+    def visit_A_Const(self, ancestors: Any, node: ast.A_Const) -> None:
+        if isinstance(node.val, ast.String) and node.val.sval is not None:
+            self.values.add(node.val.sval)

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import shutil
+import signal
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
+from types import FrameType
 
 from acams_db import engine_sql, manifest, naming
 from acams_db.database import Database
-from acams_db.errors import ToolchainError
+from acams_db.errors import RefusedError, ToolchainError
 from acams_db.prisma_cli import run_engine_script, run_prisma
 from acams_db.settings import Settings
 
@@ -100,11 +105,22 @@ class CreatedMigration:
 
 
 def local_migrations(settings: Settings) -> list[LocalMigration]:
-    """Migration folders on disk, oldest first. Reads files only."""
+    """Migration folders on disk, oldest first. Reads files only.
+
+    A folder without migration.sql is an error (Prisma's P3015): it names the folder. Hidden folders (a
+    migration being written) are not migrations.
+    """
     if not settings.migrations_dir.is_dir():
         return []
-    folders = (p for p in settings.migrations_dir.iterdir() if p.is_dir() and (p / MIGRATION_FILE).is_file())
-    return sorted((LocalMigration(p.name, p) for p in folders), key=lambda m: m.name)
+    folders = sorted(p for p in settings.migrations_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+    for folder in folders:
+        if not (folder / MIGRATION_FILE).is_file():
+            raise ToolchainError(
+                f"{folder.relative_to(settings.project_root)}/ has no {MIGRATION_FILE}: restore it "
+                f"(git checkout -- {folder.relative_to(settings.project_root)}), or delete the folder if it was "
+                "never applied anywhere."
+            )
+    return [LocalMigration(p.name, p) for p in folders]
 
 
 def applied_records(settings: Settings, database: Database) -> list[AppliedRecord]:
@@ -167,7 +183,7 @@ def create(settings: Settings, database: Database, name: str, *, create_only: bo
     failure leaves the folder and the database as they were.
     """
     naming.check_descriptive_name(name)
-    _refuse_after_failure(status(settings, database, check_schema_drift=False))
+    refuse_broken_history(settings, database)
     sql = schema_changes(settings, database)
     if not sql:
         return None
@@ -176,22 +192,63 @@ def create(settings: Settings, database: Database, name: str, *, create_only: bo
         return CreatedMigration(folder, sql, applied=False)
     try:
         deploy(settings, database)
-    except ToolchainError:
+    except ToolchainError as error:
         _withdraw(settings, database, folder)
+        if isinstance(error, RefusedError):  # the lint rejected the new migration itself (a breaking note…)
+            raise RefusedError(
+                f"{error}\n{folder.name} was withdrawn. To edit it before applying it: "
+                f"make migrate name={name} create_only=1, fix it, then make deploy."
+            ) from error
         raise
     return CreatedMigration(folder, sql, applied=True)
+
+
+class Interrupted(ToolchainError):
+    """SIGINT or SIGTERM arrived while migrations were being applied; the exit code is 128 + the signal's number."""
+
+
+class _Signal(BaseException):
+    """Raised by the signal handler; a BaseException, like KeyboardInterrupt, so that no `except` on the way
+    (a query's error wrapping, subprocess.run killing its child) mistakes it for a failure."""
+
+    def __init__(self, number: int) -> None:
+        super().__init__(signal.Signals(number).name)
+        self.name = signal.Signals(number).name
+        self.exit_code = 128 + number
 
 
 def deploy(settings: Settings, database: Database) -> list[str]:
     """Apply every pending migration, each in one transaction, and return the ones this call applied.
 
+    A broken history is refused first, with nothing applied (refuse_broken_history).
     Concurrent deploys take turns on Prisma's advisory lock: each migration is applied once, by one of them.
     A migration that fails is rolled back and recorded as failed; deploys refuse to go on until it is resolved.
     In development, migrations applied for the first time are recorded in manifest.json (record_applied).
+    SIGINT and SIGTERM stop the Prisma CLI and raise Interrupted, saying what state the database is in.
     """
-    _refuse_after_failure(status(settings, database, check_schema_drift=False))
+    moment = "before applying anything: nothing changed"
+    with _signals_interrupt():
+        try:
+            refuse_broken_history(settings, database)
+            moment = "while applying"
+            output = _apply(settings, database)
+            moment = "after applying: the next make deploy records them in manifest.json"
+            if settings.environment == "development":
+                record_applied(settings, database)
+        except _Signal as stop:
+            message = f"Deploy interrupted by {stop.name} {moment}."
+            if moment == "while applying":
+                message = _interrupted_while_applying(settings, database, stop.name)
+            raise Interrupted(message, exit_code=stop.exit_code) from None
+    # Prisma lists the folders this process applied, one per line: "  └─ 20240101_120000_init/".
+    listed = {line.strip().removeprefix("└─ ").rstrip("/") for line in output.splitlines()}
+    return [migration.name for migration in local_migrations(settings) if migration.name in listed]
+
+
+def _apply(settings: Settings, database: Database) -> str:
+    """`prisma migrate deploy`; its output. A failed migration raises with PostgreSQL's reason and what to run."""
     try:
-        output = run_prisma(settings, ["migrate", "deploy"], database=database)
+        return run_prisma(settings, ["migrate", "deploy"], database=database)
     except ToolchainError as error:
         failed = status(settings, database, check_schema_drift=False).failed
         if not failed:
@@ -201,11 +258,46 @@ def deploy(settings: Settings, database: Database) -> list[str]:
             f"{_reason(str(error))}\n"
             f"Fix {failed[0]}/{MIGRATION_FILE}, then run: make resolve name={failed[0]} as=rolled-back && make deploy"
         ) from error
-    if settings.environment == "development":
-        record_applied(settings, database)
-    # Prisma lists the folders this process applied, one per line: "  └─ 20240101_120000_init/".
-    listed = {line.strip().removeprefix("└─ ").rstrip("/") for line in output.splitlines()}
-    return [migration.name for migration in local_migrations(settings) if migration.name in listed]
+
+
+@contextlib.contextmanager
+def _signals_interrupt() -> Iterator[None]:
+    """Turn SIGINT and SIGTERM into _Signal, so that the running Prisma CLI is killed and the outcome said.
+
+    Python's default for SIGTERM ends the process at once (its children then die with it: processes.py), and
+    SIGINT would end it with a stack trace. Signal handlers belong to the main thread only.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(number: int, frame: FrameType | None) -> None:
+        raise _Signal(number)
+
+    previous = {number: signal.signal(number, interrupt) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _interrupted_while_applying(settings: Settings, database: Database, signal_name: str) -> str:
+    try:
+        failed = status(settings, database, check_schema_drift=False).failed
+    except (_Signal, ToolchainError):  # a second signal, or the database gone: say what is always true
+        failed = []
+    if not failed:
+        return (
+            f"Deploy interrupted by {signal_name}. No migration is half-applied: those Prisma finished are applied, "
+            "the others pending or failed (make status says which); a failed one was rolled back by PostgreSQL."
+        )
+    name = failed[0]
+    return (
+        f"Deploy interrupted by {signal_name} while applying {name}: PostgreSQL rolls its transaction back, and "
+        f"Prisma's record shows it failed. Run: make resolve name={name} as=rolled-back && make deploy. (If the "
+        "signal came between its commit and Prisma's record, its changes are in the database: as=applied instead.)"
+    )
 
 
 def record_applied(settings: Settings, database: Database) -> list[str]:
@@ -251,7 +343,9 @@ def reset(settings: Settings, database: Database) -> list[str]:
     """Drop everything in the database and apply every migration again; return the migrations applied.
 
     Development only (the CLI refuses it elsewhere), so what it applies is recorded like a deploy there.
+    A history the lint rejects is refused before anything is dropped.
     """
+    _refuse_broken_files(settings)
     run_prisma(settings, ["migrate", "reset", "--force", "--skip-generate", "--skip-seed"], database=database)
     record_applied(settings, database)
     return status(settings, database, check_schema_drift=False).applied
@@ -278,15 +372,59 @@ def resolve(settings: Settings, database: Database, name: str, *, resolution: st
     return f"Marked {name} as {resolution}."
 
 
-def _refuse_after_failure(current: MigrationStatus) -> None:
+def refuse_broken_history(settings: Settings, database: Database) -> None:
+    """Refuse (exit 4), before anything is applied, a history that lint-migrations or status calls broken.
+
+    As Flyway's validate-on-migrate: the files first (every lint error; an unrecorded migration only outside
+    development, where it was never applied in development), then the database (a failed, edited or missing
+    migration, or a pending one that sorts before one it has applied). Reads only.
+    """
+    _refuse_broken_files(settings)
+    current = status(settings, database, check_schema_drift=False)
     if current.failed:
         name = current.failed[0]
-        raise ToolchainError(
+        raise RefusedError(
             f"Migration {name} failed earlier and is not resolved; nothing more is applied until it is. "
             f"If its changes are not in the database (a failed migration is rolled back): "
             f"make resolve name={name} as=rolled-back; if you completed it by hand: "
             f"make resolve name={name} as=applied. Then run the command again."
         )
+    folder = settings.migrations_dir.relative_to(settings.project_root)
+    problems = [
+        f"{folder}/{name}/{MIGRATION_FILE} was edited after it was applied here (its checksum differs from the "
+        f"database's): restore it (git checkout -- {folder}/{name}) and put the change in a new migration"
+        for name in current.modified
+    ]
+    problems += [
+        f"{folder}/{name}/ is applied here but missing: restore it (git checkout -- {folder}/{name}); "
+        "never delete a migration"
+        for name in current.missing_locally
+    ]
+    newest_applied = max(current.applied, default="")
+    problems += [
+        f"{folder}/{name}/ is pending but sorts before {newest_applied}, which is applied here: Prisma would apply "
+        "it out of order. If it is applied nowhere yet, create it again so that it gets a current timestamp"
+        for name in current.pending
+        if name < newest_applied
+    ]
+    if problems:
+        raise RefusedError(_broken_history_message(problems))
+
+
+def _refuse_broken_files(settings: Settings) -> None:
+    # Imported here: the lint loads pglast (a tenth of a second), and imports this module.
+    from acams_db import migration_lint
+
+    findings = migration_lint.errors(migration_lint.lint_migrations(settings.migrations_dir))
+    # In development, deploy is what records a migration's checksum (see record_applied).
+    if settings.environment == "development":
+        findings = [finding for finding in findings if finding.rule != "unrecorded"]
+    if findings:
+        raise RefusedError(_broken_history_message([str(finding) for finding in findings]))
+
+
+def _broken_history_message(problems: list[str]) -> str:
+    return "Nothing applied: the migration history is broken.\n" + "\n".join(problems)
 
 
 def _reason(prisma_error: str) -> str:

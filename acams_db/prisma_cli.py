@@ -77,6 +77,7 @@ def run_prisma(settings: Settings, arguments: list[str], *, database: Database |
 def _run_node(
     settings: Settings, script: Path, arguments: list[str], database: Database | None, stdin: str | None
 ) -> tuple[int, str, str]:
+    # Killed with this process, however it ends; on an exception (an interrupt) subprocess.run kills it first.
     completed = subprocess.run(
         [node_executable(), str(script), *arguments],
         cwd=settings.project_root,

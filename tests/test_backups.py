@@ -12,9 +12,10 @@ import pytest
 
 from acams_db import backups
 from acams_db.errors import RefusedError, ToolchainError
-from tests.support import HISTORY, PostgresServer, Project, database_fingerprint
+from tests.support import HISTORY, PostgresServer, Project, database_fingerprint, next_migration
 
 DESTRUCTIVE = (
+    "-- breaking: a test of restoring what it drops\n"
     'DROP TABLE "question_attempts";\n'
     'ALTER TABLE "questions" DROP COLUMN "explanation";\n'
     'CREATE TABLE "added_later" (id INT PRIMARY KEY);\n'
@@ -55,7 +56,7 @@ def test_backup_then_destructive_migration_then_restore_gives_identical_data(
     assert archive.name.endswith("_before_cleanup.dump")
     assert written["last_migration"] == HISTORY[-1]
 
-    seeded.write_migration("20990101_000000_drop_attempts", DESTRUCTIVE)
+    seeded.write_migration(next_migration("drop_attempts"), DESTRUCTIVE)
     assert seeded.run("deploy").returncode == 0
     assert database_fingerprint(seeded.database_url) != before
 
@@ -63,7 +64,7 @@ def test_backup_then_destructive_migration_then_restore_gives_identical_data(
     assert result.returncode == 0, result.stderr
     assert database_fingerprint(seeded.database_url) == before  # added_later is gone too
     status = seeded.run("status", "--json", "--no-drift")
-    assert json.loads(status.stdout)["pending"] == ["20990101_000000_drop_attempts"]
+    assert json.loads(status.stdout)["pending"] == [next_migration("drop_attempts")]
 
 
 def test_a_changed_archive_is_not_restored(seeded: Project, postgres: PostgresServer) -> None:

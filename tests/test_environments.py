@@ -8,9 +8,10 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import pytest
 
-from acams_db import database_url
+from acams_db import database_url, manifest
 from acams_db.errors import RefusedError
-from tests.support import HISTORY, PostgresServer, Project
+from acams_db.migrations import LocalMigration
+from tests.support import HISTORY, PostgresServer, Project, next_migration
 
 REFUSED = RefusedError.exit_code
 
@@ -190,7 +191,9 @@ def test_no_password_reaches_output_backups_or_logs(project: Project, postgres: 
         ]
         archive = json.loads(outputs[2].stdout)["path"]
         outputs.append(project.run("restore", archive, "--force", **env))
-        project.write_migration("20990101_000000_broken", "SELECT * FROM nowhere;")
+        broken = project.write_migration(next_migration("broken"), "SELECT * FROM nowhere;")
+        # Staging applies only migrations applied in development first (recorded in manifest.json).
+        manifest.record(project.migrations, {broken.name: LocalMigration(broken.name, broken).checksum})
         outputs.append(project.run("deploy", **env))
         assert [o.returncode for o in outputs] == [0, 0, 0, 0, 0, 1], [o.stderr for o in outputs]
         for output in outputs:

@@ -54,22 +54,27 @@ def test_create_only_is_recorded_once_deployed(project: Project) -> None:
     assert name in recorded(project)
 
 
-def test_staging_deploys_record_nothing(project: Project) -> None:
+def test_staging_refuses_an_unrecorded_migration_and_writes_nothing(project: Project) -> None:
     """Only development records: a staging or production checkout is never written to."""
     assert project.run("deploy", "--env", "staging").returncode == 0
     project.write_migration(NOTES, 'CREATE TABLE "notes" ("id" INT PRIMARY KEY);\n')
     before = (project.migrations / "manifest.json").read_text()
-    assert project.run("deploy", "--env", "staging").returncode == 0
+    result = project.run("deploy", "--env", "staging")
+    assert result.returncode == 4
+    assert f"{NOTES}/: unrecorded" in result.stderr
     assert (project.migrations / "manifest.json").read_text() == before
 
 
 def test_a_migration_edited_after_apply_is_not_recorded(project: Project) -> None:
-    """The manifest takes the checksum Prisma applied, not a later edit."""
+    """The manifest takes the checksum Prisma applied, never a later edit: the deploy refuses instead."""
     assert project.run("deploy").returncode == 0
     folder = project.write_migration(NOTES, 'CREATE TABLE "notes" ("id" INT PRIMARY KEY);\n')
-    assert project.run("deploy", "--env", "staging").returncode == 0
-    (folder / "migration.sql").write_text('CREATE TABLE "notes" ("id" BIGINT PRIMARY KEY);\n')
     assert project.run("deploy").returncode == 0
+    manifest.forget(project.migrations, NOTES)  # as if applied by a checkout without the manifest
+    (folder / "migration.sql").write_text('CREATE TABLE "notes" ("id" BIGINT PRIMARY KEY);\n')
+    result = project.run("deploy")
+    assert result.returncode == 4
+    assert f"{NOTES}/migration.sql was edited after it was applied here" in result.stderr
     assert NOTES not in recorded(project)
 
 

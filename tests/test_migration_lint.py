@@ -198,6 +198,60 @@ def test_a_breaking_note_inside_a_string_does_not_count(migrations_dir: Path) ->
     assert [f.rule for f in lint_migrations(migrations_dir, now=NOW)] == ["breaking-note"]
 
 
+@pytest.mark.parametrize(
+    "statement",
+    [
+        'CREATE INDEX CONCURRENTLY "notes_body_idx" ON "notes"("body")',
+        'DROP INDEX CONCURRENTLY "notes_body_idx"',
+        'REINDEX INDEX CONCURRENTLY "notes_body_idx"',
+        "REINDEX SCHEMA public",
+        'VACUUM "notes"',
+        "CLUSTER",
+        'ALTER TABLE "notes" DETACH PARTITION "notes_2024" CONCURRENTLY',
+        "CREATE DATABASE reports",
+        "DROP DATABASE reports",
+        "CREATE TABLESPACE fast LOCATION '/ssd'",
+        "ALTER SYSTEM SET work_mem = '64MB'",
+        "DISCARD ALL",
+    ],
+)
+def test_a_statement_postgresql_refuses_in_a_transaction_must_be_alone(migrations_dir: Path, statement: str) -> None:
+    """A migration of several statements is one transaction; these are refused there, so the deploy would fail."""
+    add(migrations_dir, f"-- alone in its migration\n{statement};\n")
+    assert found(migrations_dir) == []
+    add(migrations_dir, f"SET lock_timeout = '5s';\n{statement};\n", "20240106_090000_with_another")
+    (finding,) = lint_migrations(migrations_dir, now=NOW)
+    assert (finding.line, finding.rule) == (2, "outside-transaction"), finding
+    assert "cannot run inside a transaction block" in finding.message and "alone" in finding.message
+
+
+def test_statements_postgresql_allows_in_a_transaction_pass(migrations_dir: Path) -> None:
+    add(migrations_dir, 'CREATE INDEX "notes_body_idx" ON "notes"("body");\nANALYZE "notes";\nREINDEX TABLE "notes";\n')
+    assert found(migrations_dir) == []
+
+
+def test_a_new_enum_value_used_in_the_same_migration_fails(migrations_dir: Path) -> None:
+    add(
+        migrations_dir,
+        "CREATE TYPE \"Mood\" AS ENUM ('calm');\n",
+        "20240105_090000_mood",
+    )
+    add(
+        migrations_dir,
+        'ALTER TYPE "Mood" ADD VALUE \'tense\';\nALTER TABLE "notes" ADD COLUMN "mood" "Mood" DEFAULT \'tense\';\n',
+        "20240106_090000_tense",
+    )
+    (finding,) = lint_migrations(migrations_dir, now=NOW)
+    assert (finding.line, finding.rule) == (2, "new-enum-value")
+    assert "'tense', added on line 1" in finding.message
+
+
+def test_a_new_enum_value_used_in_a_later_migration_passes(migrations_dir: Path) -> None:
+    add(migrations_dir, 'ALTER TYPE "Mood" ADD VALUE \'tense\';\nCREATE TABLE "other" ("id" INT);\n')
+    add(migrations_dir, 'ALTER TABLE "notes" ADD COLUMN "mood" "Mood" DEFAULT \'tense\';\n', "20240106_090000_use")
+    assert found(migrations_dir) == []
+
+
 def test_dynamic_sql_is_a_warning_not_an_error(migrations_dir: Path) -> None:
     add(migrations_dir, "DO $$ BEGIN EXECUTE 'UPDATE notes SET body = NULL'; END $$;\n")
     (finding,) = lint_migrations(migrations_dir, now=NOW)

@@ -1,0 +1,292 @@
+"""The deploy under SIGKILL, SIGTERM and SIGINT: before a migration, during a slow one, after the last one.
+
+Each case compares a fingerprint of every table and of the catalogue with what the documented outcome
+requires, checks that no process started by the deploy survives it, and that the next deploy behaves as
+README's "Failed migrations" says.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from acams_db import manifest
+from acams_db.errors import RefusedError
+from tests import deployed
+from tests.support import HISTORY, PostgresServer, Project
+
+# Every test starts from a deployed history.
+deployed_template, project = deployed.deployed_template, deployed.project
+
+
+def later(name: str, seconds: int) -> str:
+    """A migration folder dated `seconds` after the newest of HISTORY."""
+    newest = datetime.strptime(HISTORY[-1][:15], "%Y%m%d_%H%M%S")
+    return f"{newest + timedelta(seconds=seconds):%Y%m%d_%H%M%S}_{name}"
+
+
+# A data migration that sleeps as long as the database's acams.fault_delay says (not at all when unset), and a
+# schema migration after it.
+SLOW = later("shout_names", 1)
+SLOW_SQL = (
+    'UPDATE "users" SET "name" = upper("name");\n'
+    "SELECT pg_sleep(current_setting('acams.fault_delay', true)::float);\n"
+)
+FAST = later("add_notes", 2)
+FAST_SQL = 'CREATE TABLE "notes" ("id" INT PRIMARY KEY);\n'
+
+CATALOGUE = """
+SELECT md5(string_agg(line, E'\\n' ORDER BY line)) FROM (
+  SELECT format('relation %s %s', oid::regclass, relkind) AS line
+    FROM pg_class WHERE relnamespace = 'public'::regnamespace
+  UNION ALL
+  SELECT format('column %s.%s %s %s %s', a.attrelid::regclass, a.attname, format_type(a.atttypid, a.atttypmod),
+                a.attnotnull, pg_get_expr(d.adbin, d.adrelid))
+    FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+    LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+   WHERE c.relnamespace = 'public'::regnamespace AND a.attnum > 0 AND NOT a.attisdropped
+  UNION ALL
+  SELECT format('constraint %s %s %s', conrelid::regclass, conname, pg_get_constraintdef(oid))
+    FROM pg_constraint WHERE connamespace = 'public'::regnamespace
+  UNION ALL
+  SELECT format('index %s valid %s', pg_get_indexdef(i.indexrelid), i.indisvalid)
+    FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relnamespace = 'public'::regnamespace
+  UNION ALL
+  SELECT format('type %s %s', typname, typtype) FROM pg_type WHERE typnamespace = 'public'::regnamespace
+  UNION ALL
+  SELECT format('enum %s %s', enumtypid::regtype, enumlabel) FROM pg_enum
+  UNION ALL
+  SELECT format('function %s', oid::regprocedure) FROM pg_proc WHERE pronamespace = 'public'::regnamespace
+) catalogue
+"""
+# Prisma's records without their times and ids, which differ between runs.
+RECORDS = (
+    "SELECT md5(string_agg(concat_ws(' ', migration_name, checksum, finished_at IS NULL, rolled_back_at IS NULL),"
+    " E'\\n' ORDER BY migration_name)) FROM _prisma_migrations"
+)
+
+
+def database_fingerprint(url: str) -> dict[str, str]:
+    """An MD5 of the rows of every table of the public schema, and one of its catalogue, by name."""
+    server = PostgresServer(url)
+    tables = server.psql("SELECT format('%I', tablename) FROM pg_tables WHERE schemaname = 'public'").splitlines()
+    fingerprint = {"(catalogue)": server.psql(CATALOGUE)}
+    for table in tables:
+        rows = f"SELECT md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '')) FROM {table} t"
+        fingerprint[table] = server.psql(RECORDS if table == "_prisma_migrations" else rows)
+    return fingerprint
+
+
+def without_records(fingerprint: dict[str, str]) -> dict[str, str]:
+    return {name: value for name, value in fingerprint.items() if name != "_prisma_migrations"}
+
+
+def children_of(pid: int) -> dict[int, str]:
+    """Every live descendant of `pid`, with its command line."""
+    parents: dict[int, int] = {}
+    commands: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            commands[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if fields[0] != "Z":
+            parents[int(entry.name)] = int(fields[1])
+    found: dict[int, str] = {}
+    frontier = [pid]
+    while frontier:
+        parent = frontier.pop()
+        for child, its_parent in parents.items():
+            if its_parent == parent and child not in found:
+                found[child] = commands[child]
+                frontier.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 120, what: str = "the moment") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+def database_name(project: Project) -> str:
+    return urlsplit(project.database_url).path.lstrip("/")
+
+
+def connections(postgres: PostgresServer, project: Project, containing: str = "") -> int:
+    """The database's other sessions (whose query contains `containing`)."""
+    return int(
+        postgres.psql(
+            f"SELECT count(*) FROM pg_stat_activity WHERE datname = '{database_name(project)}'"
+            f" AND pid <> pg_backend_pid() AND strpos(query, '{containing}') > 0"
+        )
+    )
+
+
+class Deploy:
+    """`acams-db deploy` started in the background, with every process it starts recorded."""
+
+    def __init__(self, project: Project, *arguments: str, **extra_env: str) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "acams_db", "deploy", *arguments],
+            cwd=project.root,
+            env=project.environment(**extra_env),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.seen: dict[int, str] = {}
+
+    def running(self, script: str) -> bool:
+        """Whether a child running `script` exists now; records the children seen."""
+        assert self.process.poll() is None, "the deploy ended before the moment came"
+        children = children_of(self.process.pid)
+        self.seen.update(children)
+        return any(script in command for command in children.values())
+
+    def ran(self, script: str) -> bool:
+        return any(script in command for command in self.seen.values())
+
+    def survivors(self) -> list[str]:
+        """The command lines of the processes it started that are still alive."""
+        return [command for pid, command in self.seen.items() if alive(pid)]
+
+    def stop(self, number: signal.Signals) -> tuple[int, str]:
+        """Send the signal to the deploy process alone; its exit code and stderr."""
+        self.process.send_signal(number)
+        _, stderr = self.process.communicate(timeout=120)
+        return self.process.returncode, stderr
+
+
+QUERY_SCRIPT = "engine/raw-sql.mjs"  # reads Prisma's records: before applying, and after (to record them)
+PRISMA_CLI = "prisma/build/index.js"  # `prisma migrate deploy`: applies the migrations
+
+
+def before_a_migration(deploy: Deploy, postgres: PostgresServer, project: Project) -> None:
+    """While the deploy reads the database's records, before Prisma's CLI starts."""
+    wait_until(lambda: deploy.running(QUERY_SCRIPT))
+    assert not deploy.ran(PRISMA_CLI)
+
+
+def during_a_slow_migration(deploy: Deploy, postgres: PostgresServer, project: Project) -> None:
+    wait_until(lambda: deploy.running(PRISMA_CLI) and connections(postgres, project, "pg_sleep(") == 1)
+
+
+def after_the_last_migration(deploy: Deploy, postgres: PostgresServer, project: Project) -> None:
+    """Prisma is done; the deploy reads the records again to write manifest.json."""
+    wait_until(lambda: deploy.running(QUERY_SCRIPT) and deploy.ran(PRISMA_CLI) and not deploy.running(PRISMA_CLI))
+
+
+MOMENTS = [before_a_migration, during_a_slow_migration, after_the_last_migration]
+SIGNALS = [signal.SIGKILL, signal.SIGTERM, signal.SIGINT]
+
+
+def exit_code_for(number: signal.Signals) -> int:
+    """SIGKILL ends the process; SIGTERM and SIGINT are handled: exit 128 + the signal's number."""
+    return -number if number == signal.SIGKILL else 128 + number
+
+
+def applied(project: Project) -> list[str]:
+    result = project.run("deploy", "--json")
+    assert result.returncode == 0, result.stderr
+    return list(json.loads(result.stdout)["applied"])
+
+
+@pytest.mark.parametrize("moment", MOMENTS, ids=lambda moment: moment.__name__)
+@pytest.mark.parametrize("number", SIGNALS, ids=lambda number: number.name)
+def test_a_deploy_stopped_by_a_signal_leaves_a_consistent_state(
+    project: Project,
+    postgres: PostgresServer,
+    number: signal.Signals,
+    moment: Callable[[Deploy, PostgresServer, Project], None],
+) -> None:
+    postgres.psql(
+        "INSERT INTO users (id, email, name, updated_at) VALUES"
+        " (gen_random_uuid(), 'ann@example.org', 'Ann', now()), (gen_random_uuid(), 'bo@example.org', 'Bo', now())",
+        url=project.database_url,
+    )
+    if moment is during_a_slow_migration:
+        postgres.psql(f"ALTER DATABASE \"{database_name(project)}\" SET acams.fault_delay = '60'")
+    project.write_migration(SLOW, SLOW_SQL)
+    project.write_migration(FAST, FAST_SQL)
+    before = database_fingerprint(project.database_url)
+
+    deploy = Deploy(project)
+    moment(deploy, postgres, project)
+    code, stderr = deploy.stop(number)
+
+    assert code == exit_code_for(number), stderr
+    if number != signal.SIGKILL:
+        assert f"interrupted by {number.name}" in stderr and "Traceback" not in stderr, stderr
+    # Nothing the deploy started outlives it, here or in the server.
+    assert deploy.seen
+    deadline = time.monotonic() + 10  # a killed process takes a moment to go
+    while deploy.survivors() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not deploy.survivors(), "outlived the deploy"
+    wait_until(lambda: connections(postgres, project) == 0, what="the deploy's connections to close")
+    after = database_fingerprint(project.database_url)
+    postgres.psql(f'ALTER DATABASE "{database_name(project)}" RESET acams.fault_delay')
+
+    if moment is before_a_migration:
+        assert after == before
+        assert applied(project) == [SLOW, FAST]
+    elif moment is during_a_slow_migration:
+        # The slow migration's UPDATE is rolled back; Prisma's record says it failed; the next one never started.
+        assert without_records(after) == without_records(before)
+        status = json.loads(project.run("status", "--json", "--no-drift").stdout)
+        assert (status["failed"], status["pending"]) == ([SLOW], [FAST])
+        if number != signal.SIGKILL:
+            assert f"make resolve name={SLOW} as=rolled-back" in stderr
+        refused = project.run("deploy")
+        assert refused.returncode == RefusedError.exit_code
+        assert f"make resolve name={SLOW} as=rolled-back" in refused.stderr
+        assert project.run("resolve", SLOW, "--as", "rolled-back").returncode == 0
+        assert applied(project) == [SLOW, FAST]
+    else:
+        # Both applied and recorded; only manifest.json waits for the next deploy.
+        status = json.loads(project.run("status", "--json", "--no-drift").stdout)
+        assert status["applied"][-2:] == [SLOW, FAST] and not status["pending"] and not status["failed"]
+        assert applied(project) == []
+        assert database_fingerprint(project.database_url) == after
+        assert {SLOW, FAST} <= set(manifest.load(project.migrations).checksums)
+    names = postgres.psql('SELECT string_agg("name", \',\' ORDER BY "name") FROM "users"', url=project.database_url)
+    assert names == "ANN,BO"  # applied exactly once in the end
+    assert "notes" in postgres.tables(project.database_url)
+
+
+def test_an_interrupted_staging_deploy_is_logged_in_a_private_file(project: Project, postgres: PostgresServer) -> None:
+    postgres.psql(f"ALTER DATABASE \"{database_name(project)}\" SET acams.fault_delay = '60'")
+    project.write_migration(SLOW, SLOW_SQL)
+    manifest.record(project.migrations, {SLOW: hashlib.sha256(SLOW_SQL.encode()).hexdigest()})
+    deploy = Deploy(project, "--no-backup", ACAMS_ENV="staging")
+    during_a_slow_migration(deploy, postgres, project)
+    code, stderr = deploy.stop(signal.SIGTERM)
+    assert code == 128 + signal.SIGTERM, stderr
+    log = project.root / "backups" / "staging" / "deploys.jsonl"
+    (entry,) = [json.loads(line) for line in log.read_text().splitlines()]
+    assert entry["outcome"].startswith(f"interrupted: Deploy interrupted by SIGTERM while applying {SLOW}")
+    assert (os.stat(log).st_mode & 0o777, os.stat(log.parent).st_mode & 0o777) == (0o600, 0o700)
