@@ -289,26 +289,36 @@ def _fast_load(path: Path, data: bytes) -> tuple[Bank | None, list[str]]:
         bank_file = _FILE_DECODER.decode(data)
     except _DECODING_FAILED:
         return None, []
-    if bank_file.version != 1 or not _is_storable_text(bank_file.schema or ""):
+    schema_value = bank_file.schema or ""
+    if bank_file.version != 1 or "\x00" in schema_value:
         return None, []
     ids, content_hashes, problems = [], [], []
     tags: set[str] = set()
-    quotes_in_questions = 0
+    # Decoders keep a repeated key's last value silently: the file's quotes are counted against those of the
+    # strings decoded (see _quotes_if_keys_once). The top level's own text is "$schema"'s value; with a quote
+    # in it (strange in a path), the whole file is parsed for repeated keys instead.
+    if '"' in schema_value and _repeated_keys(json.loads(data, object_pairs_hook=_JsonObject)):
+        return None, []
+    quotes = 2 * (2 if isinstance(bank_file.schema, msgspec.UnsetType) else 4)
     for index, raw_question in enumerate(bank_file.questions):
         try:
             question = _QUESTION_DECODER.decode(raw_question)
         except _DECODING_FAILED:
             return None, []
-        if not _has_valid_texts_and_tags(question) or _names_a_key_twice(raw_question, _strings_in(question)):
+        texts = [question.topic, question.stem, question.explanation, question.reference]
+        texts += [option.text for option in question.options]
+        if not all(_is_storable_visible_text(text) for text in texts) or len(set(question.tags)) != len(question.tags):
             return None, []
-        quotes_in_questions += bytes(raw_question).count(b'"')
+        quotes += _quotes_if_keys_once(raw_question, _strings_in(question), texts)
         tags.update(question.tags)
         ids.append(question.id)
         content_hashes.append(content_hash(question))
         labels, correct = [o.label for o in question.options], [o.correct for o in question.options]
         if len(set(labels)) != len(labels) or correct.count(True) != 1:
             problems += _option_problems(index, labels, correct)
-    if not all(_TAG.search(tag) for tag in tags) or _top_level_names_a_key_twice(data, bank_file, quotes_in_questions):
+    if not all(_TAG.search(tag) for tag in tags):
+        return None, []
+    if '"' not in schema_value and data.count(b'"') != quotes:  # a key is given twice
         return None, []
     problems = _duplicate_id_problems(ids) + problems
     if problems:
@@ -316,22 +326,10 @@ def _fast_load(path: Path, data: bytes) -> tuple[Bank | None, list[str]]:
     return Bank(path, ids, content_hashes, raw_questions=bank_file.questions), []
 
 
-def _has_valid_texts_and_tags(question: BankQuestion) -> bool:
-    """The schema's rules msgspec cannot express: every text storable and visible, tags unique."""
-    texts = [question.topic, question.stem, question.explanation, question.reference]
-    texts += [option.text for option in question.options]
-    return all(_is_storable_visible_text(text) for text in texts) and len(set(question.tags)) == len(question.tags)
-
-
-def _is_storable_text(text: str) -> bool:
-    """STORABLE_TEXT_PATTERN for a string msgspec decoded: it refuses unpaired surrogates itself."""
-    return "\x00" not in text
-
-
 def _is_storable_visible_text(text: str) -> bool:
-    """The schema's nonEmptyText: STORABLE_TEXT_PATTERN and VISIBLE_TEXT_PATTERN (tested to agree); the pattern
-    is searched for only when the text does not begin with a printable ASCII character, which is rare."""
-    return _is_storable_text(text) and ("!" <= text[:1] <= "~" or _VISIBLE.search(text) is not None)
+    """The schema's nonEmptyText: STORABLE_TEXT_PATTERN (msgspec refuses unpaired surrogates itself) and
+    VISIBLE_TEXT_PATTERN, searched for only when the text does not begin with printable ASCII (rare)."""
+    return "\x00" not in text and ("!" <= text[:1] <= "~" or _VISIBLE.search(text) is not None)
 
 
 def _strings_in(question: BankQuestion) -> int:
@@ -340,24 +338,16 @@ def _strings_in(question: BankQuestion) -> int:
     return 16 + len(question.tags) + 5 * len(question.options)
 
 
-def _names_a_key_twice(raw_object: msgspec.Raw | bytes, strings: int) -> bool:
-    """Whether the JSON object `raw_object`, which holds `strings` strings when each key appears once, names a key
-    twice (decoders keep the last value silently). Without escaped quotes, every quote opens or closes a string,
-    so a key given twice shows as two quotes too many. With them (or a JSON file's own quotes), it is parsed."""
-    raw = bytes(raw_object)
-    if b'\\"' not in raw:
-        return raw.count(b'"') != 2 * strings
-    return bool(_repeated_keys(json.loads(raw, object_pairs_hook=_JsonObject)))
-
-
-def _top_level_names_a_key_twice(data: bytes, bank_file: _BankFile, quotes_in_questions: int) -> bool:
-    """Whether the file's top-level object names a key twice: the quotes outside its questions are those of its
-    two or three keys and of the "$schema" value, unless that value holds quotes of its own."""
-    schema_value = bank_file.schema or ""
-    if '"' in schema_value or "\\" in schema_value:
-        return bool(_repeated_keys(json.loads(data, object_pairs_hook=_JsonObject)))
-    strings = 2 if isinstance(bank_file.schema, msgspec.UnsetType) else 4
-    return data.count(b'"') - quotes_in_questions != 2 * strings
+def _quotes_if_keys_once(raw: msgspec.Raw | bytes, strings: int, texts: list[str]) -> int:
+    """How many quotes `raw`, a JSON object holding `strings` strings, has if it names each key once. Its keys are
+    the format's (msgspec refuses others), its only free texts are `texts`. Without a quote in them, none is
+    escaped, so every quote of `raw` opens or closes a string, and a key given twice brings two more. With
+    one (rare), `raw` is parsed and searched for repeated keys."""
+    if not any('"' in text for text in texts):
+        return 2 * strings
+    if _repeated_keys(json.loads(bytes(raw), object_pairs_hook=_JsonObject)):
+        return -1  # never the count: the file is refused
+    return bytes(raw).count(b'"')
 
 
 class _JsonObject(dict[str, Any]):
