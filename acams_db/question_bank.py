@@ -23,6 +23,7 @@ import multiprocessing
 import os
 import re
 import reprlib
+import signal
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from multiprocessing.connection import Connection
@@ -230,6 +231,8 @@ class BankValidation:
 def _validate_in_worker(seed_pid: int, path: Path, seed_end: Connection, outcome: Connection) -> None:
     # Killed with the seed however it ends (a daemon process is only ended by a parent that exits normally).
     die_with_parent(seed_pid)
+    # Ctrl-C reaches the whole process group: the seed handles it (and stops this worker).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     # The seed's end of the pipe, inherited by the fork: held open here, a write to a seed that has gone would
     # wait forever for a reader instead of failing.
     seed_end.close()

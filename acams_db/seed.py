@@ -140,6 +140,9 @@ async def seed(
                 if bank is not None:
                     await _write(transaction, bank, plan, progress or (lambda _done, _total: None))
                     await _record(transaction, bank, plan)
+    except asyncio.CancelledError:
+        # Ctrl-C: asyncio.run cancels the seed, whose transaction is rolled back on the way here.
+        raise ToolchainError("Interrupted; nothing was written.") from None
     finally:
         validation.close()
         await asyncio.gather(file_digest, return_exceptions=True)
