@@ -124,6 +124,7 @@ async def seed(
     validation = BankValidation(bank_path)
     file_digest = asyncio.ensure_future(asyncio.to_thread(file_sha256, bank_path))
     client = None
+    committing = False
     try:
         client = _client(database_url)
         try:
@@ -140,9 +141,19 @@ async def seed(
                 if bank is not None:
                     await _write(transaction, bank, plan, progress or (lambda _done, _total: None))
                     await _record(transaction, bank, plan)
+                committing = True  # leaving the block commits
     except asyncio.CancelledError:
         # Ctrl-C: asyncio.run cancels the seed, whose transaction is rolled back on the way here.
         raise ToolchainError("Interrupted; nothing was written.") from None
+    except Exception as error:
+        if not _connection_lost(error):
+            raise
+        if committing:
+            raise ToolchainError(
+                "The connection to the database was lost as the seed committed: it may or may not have been"
+                " applied. Seed again (if it was applied, nothing is left to do)."
+            ) from None
+        raise ToolchainError("The connection to the database was lost during the seed; nothing was written.") from None
     finally:
         validation.close()
         await asyncio.gather(file_digest, return_exceptions=True)
@@ -210,6 +221,19 @@ SELECT stored.*, EXISTS (
 ) AS seeded_before
 FROM stored
 """
+# A session the server ended (PostgreSQL's 57P01 to 57P03: terminated, crashed, shutting down), a connection
+# failure (class 08), or what Prisma reports when the server closed the connection or cannot be reached.
+LOST_CONNECTION_STATES = ("57P01", "57P02", "57P03", "08")
+LOST_CONNECTION_CODES = {"P1001", "P1002", "P1017"}
+
+
+def _connection_lost(error: Exception) -> bool:
+    """Whether a Prisma Client Python error says the database connection is gone."""
+    meta = getattr(error, "meta", None)
+    state = str(meta.get("code", "")) if isinstance(meta, dict) else ""
+    return state.startswith(LOST_CONNECTION_STATES) or getattr(error, "code", None) in LOST_CONNECTION_CODES
+
+
 # PostgreSQL's codes for an undefined table and column: a database whose migrations are behind the code.
 SCHEMA_BEHIND = {"42P01", "42703"}
 

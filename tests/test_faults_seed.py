@@ -273,7 +273,6 @@ def test_a_connection_lost_while_writing_is_one_line_and_changes_nothing(
         url=project.database_url,
     )
     code, stderr = run.wait()
-    print(stderr)
     assert code == 1
     assert "Traceback" not in stderr, stderr
     assert stderr.splitlines()[-1] == (
