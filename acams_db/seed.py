@@ -31,6 +31,9 @@ from acams_db.question_bank import Bank, BankValidation, file_sha256, validator_
 # Two seeds started at once take turns on this PostgreSQL advisory lock (an
 # arbitrary number reserved for the seed); the second then finds nothing to do.
 SEED_LOCK_KEY = 4_243_511
+# The seed's transaction: the lock, and the mark that keeps the triggers of migration
+# 20261129_220710_reset_content_hash_on_outside_edits from taking the seed's writes for edits made by other means.
+BEGIN_SEED = "SELECT pg_advisory_xact_lock($1), set_config('acams.seeding', 'on', true)"
 # Questions written per statement: a few MB of JSON, far below the bridge's request limit.
 CHUNK_SIZE = 2000
 TRANSACTION_TIMEOUT = timedelta(hours=1)
@@ -136,7 +139,7 @@ async def seed(
             bank, plan = await _plan(client, validation, await file_digest, prune=prune)
         else:
             async with client.tx(timeout=TRANSACTION_TIMEOUT, max_wait=TRANSACTION_MAX_WAIT) as transaction:
-                await transaction.execute_raw("SELECT pg_advisory_xact_lock($1)", SEED_LOCK_KEY)
+                await transaction.execute_raw(BEGIN_SEED, SEED_LOCK_KEY)
                 bank, plan = await _plan(transaction, validation, await file_digest, prune=prune)
                 if bank is not None:
                     await _write(transaction, bank, plan, progress or (lambda _done, _total: None))

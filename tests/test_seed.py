@@ -365,3 +365,37 @@ def test_line_separators_and_other_unicode_are_stored_exactly(
     )
     assert bytes.fromhex(stored).decode() == stem
     assert seed(migrated, "--file", str(tmp_path / "bank.json"))["unchanged"] == 1
+
+
+def test_questions_edited_in_the_database_are_restored_from_the_file(
+    migrated: Project, postgres: PostgresServer, tmp_path: Path
+) -> None:
+    """Edits made by other means than the seed (SQL here, Prisma Studio alike) to a question or to its options
+    make the next seed write the file's version again: afterwards the database holds what the file says."""
+    bank = write_bank(tmp_path / "bank.json", [question(number) for number in range(1, 6)])
+    seed(migrated, "--file", str(bank))
+    expected = stored_questions(postgres, migrated)
+    for edit in (
+        "UPDATE questions SET stem = 'edited in Studio' WHERE id = 'AML-0001'",
+        "UPDATE questions SET tags = '{other}', updated_at = now() WHERE id = 'AML-0002'",
+        "UPDATE answer_options SET text = 'edited' WHERE question_id = 'AML-0003' AND label = 'B'",
+        "DELETE FROM answer_options WHERE question_id = 'AML-0004' AND label = 'D'",
+        "INSERT INTO answer_options (question_id, label, text, is_correct) VALUES ('AML-0005', 'E', 'new', false)",
+    ):
+        postgres.psql(edit, url=migrated.database_url)
+    report = seed(migrated, "--file", str(bank))
+    assert (report["validated"], report["updated"], report["unchanged"]) == (True, 5, 0)
+    assert stored_questions(postgres, migrated) == expected
+    assert seed(migrated, "--file", str(bank))["validated"] is False  # unchanged again: the quick path
+
+
+def test_synthetic_banks_use_ids_the_real_bank_does_not(tmp_path: Path) -> None:
+    """scripts/generate_bank.py numbers from AML-9000001, a range the schema reserves for synthetic banks."""
+    out = tmp_path / "synthetic.json"
+    subprocess.run(
+        [sys.executable, str(REPOSITORY / "scripts" / "generate_bank.py"), "--count", "3", "--out", str(out)],
+        check=True,
+        capture_output=True,
+    )
+    assert load_bank(out).ids == ["AML-9000001", "AML-9000002", "AML-9000003"]
+    assert all(int(question_id.removeprefix("AML-")) < 9_000_000 for question_id in load_bank(SHIPPED_BANK).ids)
