@@ -225,9 +225,11 @@ SELECT stored.*, EXISTS (
 FROM stored
 """
 # A session the server ended (PostgreSQL's 57P01 to 57P03: terminated, crashed, shutting down), a connection
-# failure (class 08), or what Prisma reports when the server closed the connection or cannot be reached.
+# failure (class 08), or what Prisma reports when the server closed the connection or cannot be reached. P2036
+# is an error of the pg driver itself, not of PostgreSQL (which would give its code): a connection reset or
+# refused, when the server died (the bridge does not pass the driver's message on).
 LOST_CONNECTION_STATES = ("57P01", "57P02", "57P03", "08")
-LOST_CONNECTION_CODES = {"P1001", "P1002", "P1017"}
+LOST_CONNECTION_CODES = {"P1001", "P1002", "P1017", "P2036"}
 
 
 def _connection_lost(error: Exception) -> bool:
