@@ -24,6 +24,7 @@ import os
 import re
 import reprlib
 import signal
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from multiprocessing.connection import Connection
@@ -358,7 +359,7 @@ class _JsonObject(dict[str, Any]):
 
     def __init__(self, pairs: list[tuple[str, Any]]) -> None:
         super().__init__(pairs)
-        self.repeated = sorted({key for key, _ in pairs if sum(1 for name, _ in pairs if name == key) > 1})
+        self.repeated = sorted(key for key, count in Counter(key for key, _ in pairs).items() if count > 1)
 
 
 def _repeated_keys(document: Any) -> list[str]:

