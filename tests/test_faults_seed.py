@@ -1,8 +1,8 @@
 """The seed ended by a signal at several moments, or losing its PostgreSQL connection: the database is as it was
 (every table and the catalogue), and no process it started (validation worker, query engine bridge) is left.
 
-Slow: each test migrates a database and seeds 10,000 questions several times; about 4 minutes in all on a
-loaded 2-core machine (30 to 60 s a test).
+Slow: each test migrates a database and seeds 10,000 questions, most several times: about 2 minutes in all on
+a busy 2-core machine (10 to 30 s a test), twice that when it is very busy.
 """
 
 from __future__ import annotations
