@@ -14,6 +14,7 @@ questions are decoded again from the bytes when the seed writes them.
 
 from __future__ import annotations
 
+import codecs
 import functools
 import gc
 import hashlib
@@ -21,6 +22,9 @@ import json
 import multiprocessing
 import os
 import re
+import reprlib
+import signal
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from multiprocessing.connection import Connection
@@ -30,19 +34,36 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from acams_db.errors import ToolchainError
+from acams_db.processes import die_with_parent
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "data" / "questions.schema.json"
 
-# The schema's patterns, applied with Python's re.search like jsonschema does: the id's by msgspec, the tags'
-# by _fast_load, once per distinct tag (a bank has few).
-QuestionId = Annotated[str, msgspec.Meta(pattern=r"^AML-[0-9]{4,7}$")]
-TAG_PATTERN = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+# The schema's patterns (tests/test_bank_validation.py holds them to it), written to mean the same under Python's
+# re.search and under the ECMA-262 regular expressions of JSON Schema validators. `(?!\n)$`: Python's `$` also
+# matches before a final line break, ECMA-262's does not. The id's is applied by msgspec, the tags' by _fast_load,
+# once per distinct tag (a bank has few), the texts' by _is_storable_visible_text.
+ID_PATTERN = r"^AML-[0-9]{4,7}(?!\n)$"
+TAG_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*(?!\n)$"
+# Text PostgreSQL can store: no U+0000, and no unpaired surrogate (a "\ud800" escape alone); a pair is a character.
+STORABLE_TEXT_PATTERN = r"^(?:[^\u0000\ud800-\udfff]|[\ud800-\udbff][\udc00-\udfff])*$"
+# Characters that show nothing: white space in Python's and in ECMA-262's sense, control characters, and the
+# zero-width, filler and other default-ignorable characters of the Basic Multilingual Plane. Non-empty text
+# has at least one other character.
+INVISIBLE_CHARACTERS = (
+    r"\u0000-\u0020\u007f-\u00a0\u00ad\u034f\u061c\u115f\u1160\u1680\u17b4\u17b5\u180b-\u180f"
+    r"\u2000-\u200f\u2028-\u202f\u205f-\u206f\u3000\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8"
+)
+VISIBLE_TEXT_PATTERN = f"[^{INVISIBLE_CHARACTERS}]"
+
+QuestionId = Annotated[str, msgspec.Meta(pattern=ID_PATTERN)]
+_TAG = re.compile(TAG_PATTERN)
+_VISIBLE = re.compile(VISIBLE_TEXT_PATTERN)
 
 
 # gc=False: these records hold no cycles, and the collector need not track millions of them.
 class Option(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     label: Literal["A", "B", "C", "D", "E", "F"]
-    # Non-empty texts (the schema's nonEmptyText) are checked by _has_valid_texts_and_tags.
+    # Non-empty texts (the schema's nonEmptyText) are checked by _is_storable_visible_text.
     text: str
     correct: bool
 
@@ -181,7 +202,9 @@ class BankValidation:
         self.path = path
         context = multiprocessing.get_context("fork")
         self._outcome, sender = context.Pipe(duplex=False)
-        self._worker = context.Process(target=_validate_in_worker, args=(path, sender), daemon=True)
+        self._worker = context.Process(
+            target=_validate_in_worker, args=(os.getpid(), path, self._outcome, sender), daemon=True
+        )
         self._worker.start()
         sender.close()
 
@@ -206,7 +229,14 @@ class BankValidation:
         self._outcome.close()
 
 
-def _validate_in_worker(path: Path, outcome: Connection) -> None:
+def _validate_in_worker(seed_pid: int, path: Path, seed_end: Connection, outcome: Connection) -> None:
+    # Killed with the seed however it ends (a daemon process is only ended by a parent that exits normally).
+    die_with_parent(seed_pid)
+    # Ctrl-C reaches the whole process group: the seed handles it (and stops this worker).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # The seed's end of the pipe, inherited by the fork: held open here, a write to a seed that has gone would
+    # wait forever for a reader instead of failing.
+    seed_end.close()
     # Linux's idle class: the worker takes only CPU time nothing else wants (the seed's start-up comes first).
     os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
     try:
@@ -231,7 +261,10 @@ def _validated(path: Path, data: bytes) -> Bank:
     with _collector_paused():
         bank, problems = _fast_load(path, data)
     if bank is None:
-        raise BankError(path, problems or _all_problems(data))
+        problems = problems or _all_problems(data)
+        if not problems:  # the two validations disagree: a bug, reported as such rather than as a valid bank
+            problems = ["$: refused by the fast validation, though the full one finds no problem (a bug: report it)"]
+        raise BankError(path, problems)
     return bank
 
 
@@ -248,31 +281,48 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+# What msgspec raises on a file that is not a valid bank: its own errors, UnicodeDecodeError for bytes that are
+# not UTF-8 inside a question (kept raw until then), RecursionError for arrays nested too deeply.
+_DECODING_FAILED = (msgspec.MsgspecError, ValueError, RecursionError)
+
+
 def _fast_load(path: Path, data: bytes) -> tuple[Bank | None, list[str]]:
     """The bank, or None with the problems when only rules beyond the schema are broken, or None and no
     problems when the file breaks the schema or is not JSON (the slow path then finds and words them)."""
     try:
         bank_file = _FILE_DECODER.decode(data)
-    except msgspec.MsgspecError:
+    except _DECODING_FAILED:
         return None, []
-    if bank_file.version != 1:
+    schema_value = bank_file.schema or ""
+    if bank_file.version != 1 or "\x00" in schema_value:
         return None, []
     ids, content_hashes, problems = [], [], []
     tags: set[str] = set()
+    # Decoders keep a repeated key's last value silently: the file's quotes are counted against those of the
+    # strings decoded (see _quotes_if_keys_once). The top level's own text is "$schema"'s value; with a quote
+    # in it (strange in a path), the whole file is parsed for repeated keys instead.
+    if '"' in schema_value and _repeated_keys(json.loads(data, object_pairs_hook=_JsonObject)):
+        return None, []
+    quotes = 2 * (2 if isinstance(bank_file.schema, msgspec.UnsetType) else 4)
     for index, raw_question in enumerate(bank_file.questions):
         try:
             question = _QUESTION_DECODER.decode(raw_question)
-        except msgspec.MsgspecError:
+        except _DECODING_FAILED:
             return None, []
-        if not _has_valid_texts_and_tags(question):
+        texts = [question.topic, question.stem, question.explanation, question.reference]
+        texts += [option.text for option in question.options]
+        if not all(_is_storable_visible_text(text) for text in texts) or len(set(question.tags)) != len(question.tags):
             return None, []
+        quotes += _quotes_if_keys_once(raw_question, _strings_in(question), texts)
         tags.update(question.tags)
         ids.append(question.id)
         content_hashes.append(content_hash(question))
         labels, correct = [o.label for o in question.options], [o.correct for o in question.options]
         if len(set(labels)) != len(labels) or correct.count(True) != 1:
             problems += _option_problems(index, labels, correct)
-    if not all(TAG_PATTERN.search(tag) for tag in tags):
+    if not all(_TAG.search(tag) for tag in tags):
+        return None, []
+    if '"' not in schema_value and data.count(b'"') != quotes:  # a key is given twice
         return None, []
     problems = _duplicate_id_problems(ids) + problems
     if problems:
@@ -280,48 +330,176 @@ def _fast_load(path: Path, data: bytes) -> tuple[Bank | None, list[str]]:
     return Bank(path, ids, content_hashes, raw_questions=bank_file.questions), []
 
 
-def _has_valid_texts_and_tags(question: BankQuestion) -> bool:
-    """The schema's rules msgspec cannot express: every text has a non-space character (the pattern \\S,
-    which Python's re matches exactly where str.isspace is false), and tags are unique."""
-    for text in (question.topic, question.stem, question.explanation, question.reference):
-        if not text or text.isspace():
-            return False
-    for option in question.options:
-        if not option.text or option.text.isspace():
-            return False
-    return len(set(question.tags)) == len(question.tags)
+def _is_storable_visible_text(text: str) -> bool:
+    """The schema's nonEmptyText: STORABLE_TEXT_PATTERN (msgspec refuses unpaired surrogates itself) and
+    VISIBLE_TEXT_PATTERN, searched for only when the text does not begin with printable ASCII (rare)."""
+    return "\x00" not in text and ("!" <= text[:1] <= "~" or _VISIBLE.search(text) is not None)
+
+
+def _strings_in(question: BankQuestion) -> int:
+    """How many strings, keys included, the JSON object of `question` holds when it names each key once: its 9
+    keys and 7 texts, its tags, and 3 keys and 2 texts per option."""
+    return 16 + len(question.tags) + 5 * len(question.options)
+
+
+def _quotes_if_keys_once(raw: msgspec.Raw | bytes, strings: int, texts: list[str]) -> int:
+    """How many quotes `raw`, a JSON object holding `strings` strings, has if it names each key once. Its keys are
+    the format's (msgspec refuses others), its only free texts are `texts`. Without a quote in them, none is
+    escaped, so every quote of `raw` opens or closes a string, and a key given twice brings two more. With
+    one (rare), `raw` is parsed and searched for repeated keys."""
+    if not any('"' in text for text in texts):
+        return 2 * strings
+    if _repeated_keys(json.loads(bytes(raw), object_pairs_hook=_JsonObject)):
+        return -1  # never the count: the file is refused
+    return bytes(raw).count(b'"')
+
+
+class _JsonObject(dict[str, Any]):
+    """A JSON object as json.loads gives it, with the keys it names more than once (the last value is kept)."""
+
+    def __init__(self, pairs: list[tuple[str, Any]]) -> None:
+        super().__init__(pairs)
+        self.repeated = sorted(key for key, count in Counter(key for key, _ in pairs).items() if count > 1)
+
+
+def _repeated_keys(document: Any) -> list[str]:
+    """'<JSON path>: …' for every object of `document` that names a key more than once (walked without recursion:
+    the document may be deeply nested)."""
+    problems, pending = [], [("$", document)]
+    while pending:
+        place, value = pending.pop()
+        if isinstance(value, _JsonObject):
+            problems += [f"{place}: expected each key once, got {key!r} more than once" for key in value.repeated]
+            pending += [(_child_path(place, key), child) for key, child in value.items()]
+        elif isinstance(value, list):
+            pending += [(f"{place}[{index}]", child) for index, child in enumerate(value)]
+    return sorted(problems)
+
+
+def _child_path(place: str, key: str) -> str:
+    # JSON paths as jsonschema writes them: .name for plain names, ['name'] otherwise.
+    return f"{place}.{key}" if key.isidentifier() else f"{place}[{key!r}]"
 
 
 def _all_problems(data: bytes) -> list[str]:
-    """Every problem of an invalid file: invalid JSON with its line and column, else every schema problem and
-    every broken rule beyond the schema, each with its JSON path (slow: only for a file known to be invalid)."""
-    try:
-        document = json.loads(data)
-    except json.JSONDecodeError as error:
-        return [f"line {error.lineno}, column {error.colno}: invalid JSON: {error.msg}"]
-    except UnicodeDecodeError as error:
-        return [f"byte {error.start}: not UTF-8 text"]
+    """Every problem of an invalid file: not JSON, with its line and column, else every schema problem, every key
+    given twice and every broken rule beyond the schema, each with its JSON path (slow: only for a file known
+    to be invalid)."""
+    document, problem = _parsed(data)
+    if problem:
+        return [problem]
     # Imported here: only an invalid bank needs it, and it takes a twentieth of a second to import.
     from jsonschema import Draft202012Validator
 
     validator = Draft202012Validator(json.loads(SCHEMA_PATH.read_text()))
-    errors = sorted(validator.iter_errors(document), key=lambda error: list(error.absolute_path))
+    errors = sorted(validator.iter_errors(document), key=lambda error: [str(part) for part in error.absolute_path])
     problems = [f"{error.json_path}: {_expected(error)}" for error in errors]
+    problems += _repeated_keys(document)
     if isinstance(document, dict) and isinstance(document.get("questions"), list):
         problems += _consistency_problems(document["questions"])
     return problems
 
 
+# The format's deepest value (an option, in an array in a question, in an array in the file) is 5 levels deep.
+_DEEPEST = 5
+_NOT_JSON_CONSTANTS = ("NaN", "Infinity", "-Infinity")
+
+
+def _parsed(data: bytes) -> tuple[Any, str | None]:
+    """The JSON document in `data`, or the reason it is none, at its line and column."""
+    if data.startswith(codecs.BOM_UTF8):
+        return None, "line 1, column 1: expected JSON text, found a UTF-8 byte order mark (save without one)"
+    try:
+        text = data.decode()
+    except UnicodeDecodeError as error:
+        return None, f"{_place(data, error.start)}: expected UTF-8 text, found the byte 0x{data[error.start]:02X}"
+    try:
+        return json.loads(text, object_pairs_hook=_JsonObject, parse_constant=_refuse, parse_int=_integer), None
+    except json.JSONDecodeError as error:
+        return None, f"line {error.lineno}, column {error.colno}: invalid JSON: {error.msg}"
+    except RecursionError:
+        return None, f"{_place(data, _too_deep(data))}: expected at most {_DEEPEST} levels of arrays and objects"
+    except _NotJsonConstant as error:
+        return None, f"{_place(data, _constant_at(data, str(error)))}: invalid JSON: {error} is not a JSON value"
+
+
+class _NotJsonConstant(ValueError):
+    pass
+
+
+def _refuse(name: str) -> Any:
+    raise _NotJsonConstant(name)
+
+
+def _integer(digits: str) -> int | float:
+    # Python refuses to convert integers of more than 4,300 digits; as a float, such a number is infinite.
+    return int(digits) if len(digits) < 4000 else float(digits)
+
+
+def _place(data: bytes, offset: int) -> str:
+    """'line L, column C' of the byte at `offset` (columns count characters, from 1)."""
+    line_start = data.rfind(b"\n", 0, offset) + 1
+    column = len(data[line_start:offset].decode(errors="replace")) + 1
+    line = data.count(b"\n", 0, offset) + 1
+    return f"line {line}, column {column}"
+
+
+# A JSON string (as the only place where brackets and the words NaN and Infinity mean nothing) or a bracket.
+_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]|-?Infinity|NaN', re.DOTALL)
+
+
+def _too_deep(data: bytes) -> int:
+    """The offset of the first array or object nested deeper than the format's deepest value."""
+    depth = 0
+    for token in _TOKENS.finditer(data):
+        kind = token.group()[:1]
+        depth += 1 if kind in b"[{" else -1 if kind in b"]}" else 0
+        if depth > _DEEPEST:
+            return token.start()
+    return 0
+
+
+def _constant_at(data: bytes, name: str) -> int:
+    """The offset of the first `name` (NaN or Infinity) outside strings."""
+    return next((token.start() for token in _TOKENS.finditer(data) if token.group() == name.encode()), 0)
+
+
+def _short_repr() -> reprlib.Repr:
+    """Values in problems are shortened: a text may be megabytes long, an array deeply nested."""
+    short = reprlib.Repr()
+    short.maxstring = short.maxother = 60
+    short.maxlist = short.maxdict = 4
+    short.maxlevel = 2
+    return short
+
+
+_SHORT = _short_repr()
+PATTERN_WORDS = {
+    ID_PATTERN: "expected an id of AML- and 4 to 7 digits, nothing before or after",
+    TAG_PATTERN: "expected a lower-case kebab-case tag (like trade-based-ml), nothing before or after",
+    STORABLE_TEXT_PATTERN: "expected text without U+0000 or an unpaired surrogate (PostgreSQL stores neither)",
+    VISIBLE_TEXT_PATTERN: "expected non-empty text (a visible character, not only spaces or zero-width ones)",
+}
+
+
 def _expected(error: Any) -> str:
-    """The schema error in words that say what was expected."""
-    if error.validator == "pattern" and error.validator_value == r"\S":
-        return "expected non-empty text"
+    """The schema error in words that say what was expected, and what was found (shortened)."""
+    got = _SHORT.repr(error.instance)
     if error.validator == "pattern":
-        return f"expected text matching {error.validator_value}, got {error.instance!r}"
+        return (
+            f"{PATTERN_WORDS.get(error.validator_value, 'expected text matching ' + error.validator_value)}, got {got}"
+        )
     if error.validator == "enum":
-        return f"expected one of {', '.join(map(str, error.validator_value))}, got {error.instance!r}"
+        return f"expected one of {', '.join(map(str, error.validator_value))}, got {got}"
     if error.validator == "type":
-        return f"expected {error.validator_value}, got {type(error.instance).__name__} {error.instance!r}"
+        return f"expected {error.validator_value}, got {type(error.instance).__name__} {got}"
+    if error.validator == "const":
+        return f"expected {error.validator_value}, got {got}"
+    if error.validator in ("minItems", "maxItems"):
+        bounds = error.schema.get("minItems", 0), error.schema.get("maxItems", "any number of")
+        return f"expected {bounds[0]} to {bounds[1]} items, got {len(error.instance)}"
+    if error.validator == "uniqueItems":
+        return f"expected unique items, got {got}"
     return str(error.message)
 
 

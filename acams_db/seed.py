@@ -31,6 +31,9 @@ from acams_db.question_bank import Bank, BankValidation, file_sha256, validator_
 # Two seeds started at once take turns on this PostgreSQL advisory lock (an
 # arbitrary number reserved for the seed); the second then finds nothing to do.
 SEED_LOCK_KEY = 4_243_511
+# The seed's transaction: the lock, and the mark that keeps the triggers of migration
+# 20261129_220710_reset_content_hash_on_outside_edits from taking the seed's writes for edits made by other means.
+BEGIN_SEED = "SELECT pg_advisory_xact_lock($1), set_config('acams.seeding', 'on', true)"
 # Questions written per statement: a few MB of JSON, far below the bridge's request limit.
 CHUNK_SIZE = 2000
 TRANSACTION_TIMEOUT = timedelta(hours=1)
@@ -124,6 +127,7 @@ async def seed(
     validation = BankValidation(bank_path)
     file_digest = asyncio.ensure_future(asyncio.to_thread(file_sha256, bank_path))
     client = None
+    committing = False
     try:
         client = _client(database_url)
         try:
@@ -135,11 +139,24 @@ async def seed(
             bank, plan = await _plan(client, validation, await file_digest, prune=prune)
         else:
             async with client.tx(timeout=TRANSACTION_TIMEOUT, max_wait=TRANSACTION_MAX_WAIT) as transaction:
-                await transaction.execute_raw("SELECT pg_advisory_xact_lock($1)", SEED_LOCK_KEY)
+                await transaction.execute_raw(BEGIN_SEED, SEED_LOCK_KEY)
                 bank, plan = await _plan(transaction, validation, await file_digest, prune=prune)
                 if bank is not None:
                     await _write(transaction, bank, plan, progress or (lambda _done, _total: None))
                     await _record(transaction, bank, plan)
+                committing = True  # leaving the block commits
+    except asyncio.CancelledError:
+        # Ctrl-C: asyncio.run cancels the seed, whose transaction is rolled back on the way here.
+        raise ToolchainError("Interrupted; nothing was written.") from None
+    except Exception as error:
+        if not _connection_lost(error):
+            raise
+        if committing:
+            raise ToolchainError(
+                "The connection to the database was lost as the seed committed: it may or may not have been"
+                " applied. Seed again (if it was applied, nothing is left to do)."
+            ) from None
+        raise ToolchainError("The connection to the database was lost during the seed; nothing was written.") from None
     finally:
         validation.close()
         await asyncio.gather(file_digest, return_exceptions=True)
@@ -207,6 +224,21 @@ SELECT stored.*, EXISTS (
 ) AS seeded_before
 FROM stored
 """
+# A session the server ended (PostgreSQL's 57P01 to 57P03: terminated, crashed, shutting down), a connection
+# failure (class 08), or what Prisma reports when the server closed the connection or cannot be reached. P2036
+# is an error of the pg driver itself, not of PostgreSQL (which would give its code): a connection reset or
+# refused, when the server died (the bridge does not pass the driver's message on).
+LOST_CONNECTION_STATES = ("57P01", "57P02", "57P03", "08")
+LOST_CONNECTION_CODES = {"P1001", "P1002", "P1017", "P2036"}
+
+
+def _connection_lost(error: Exception) -> bool:
+    """Whether a Prisma Client Python error says the database connection is gone."""
+    meta = getattr(error, "meta", None)
+    state = str(meta.get("code", "")) if isinstance(meta, dict) else ""
+    return state.startswith(LOST_CONNECTION_STATES) or getattr(error, "code", None) in LOST_CONNECTION_CODES
+
+
 # PostgreSQL's codes for an undefined table and column: a database whose migrations are behind the code.
 SCHEMA_BEHIND = {"42P01", "42703"}
 

@@ -4,13 +4,14 @@
     generate_bank.py --from bank.json --change-percent 1 --seed 1 --out bank-1pct.json
 
 A synthetic bank has the format of data/questions.json (valid against
-data/questions.schema.json: ids AML-0001, AML-0002, ... sequential, four options
-A-D with exactly one correct, the real bank's domains, topics, difficulties,
-tags and references). Each synthetic question imitates a question of the real
+data/questions.schema.json: ids AML-9000001, AML-9000002, ... sequential, four
+options A-D with exactly one correct, the real bank's domains, topics,
+difficulties, tags and references). Each synthetic question imitates a question of the real
 bank drawn at random: it takes its metadata and, for its stem, explanation and
 options, texts of the same lengths made of the real bank's words. So text
-lengths follow the real bank's distribution. With ids past AML-9999 the ids
-have more than four digits.
+lengths follow the real bank's distribution. The ids are those the schema
+reserves for synthetic banks (AML-9000000 and above): seeding one into a
+development database adds to the real questions and never overwrites them.
 
 With --from, the copy of the bank differs from it in exactly P% of its
 questions (rounded, at least one), chosen at random; each of them gets one of
@@ -40,8 +41,9 @@ ROOT = Path(__file__).resolve().parent.parent
 REAL_BANK = ROOT / "data" / "questions.json"
 SCHEMA = ROOT / "data" / "questions.schema.json"
 LABELS = "ABCD"
-# The schema's ids have four to seven digits.
-MAX_COUNT = 9_999_999
+# The ids the schema reserves for synthetic banks: AML-9000001 to AML-9999999.
+FIRST_ID = 9_000_000
+MAX_COUNT = 999_999
 PROGRESS_EVERY = 10_000
 # Words replaced by an edit of a stem or an option.
 EDITED_WORDS = 3
@@ -77,8 +79,8 @@ def question_texts(question: Question) -> Iterator[str]:
 
 
 def question_id(number: int) -> str:
-    """The id of question `number` (1-based): AML-0001, ..., AML-9999, AML-10000, ..."""
-    return f"AML-{number:04d}"
+    """The id of question `number` (1-based): AML-9000001, AML-9000002, ..."""
+    return f"AML-{FIRST_ID + number}"
 
 
 def words_of_length(rng: random.Random, profile: Profile, length: int) -> str:
@@ -113,7 +115,7 @@ def synthetic_question(number: int, rng: random.Random, profile: Profile) -> Que
 
 
 def synthetic_questions(count: int, seed: int, profile: Profile) -> Iterator[Question]:
-    """`count` synthetic questions, AML-0001 first. A smaller count with the same seed gives a prefix."""
+    """`count` synthetic questions, AML-9000001 first. A smaller count with the same seed gives a prefix."""
     rng = random.Random(seed)
     for number in range(1, count + 1):
         yield synthetic_question(number, rng, profile)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import re
 import signal
 import subprocess
 import sys
@@ -16,10 +15,8 @@ from typing import Any
 
 import msgspec
 import pytest
-from jsonschema import Draft202012Validator
 
-from acams_db.errors import ToolchainError
-from acams_db.question_bank import BankError, BankValidation, load_bank
+from acams_db.question_bank import load_bank
 from tests.support import REPOSITORY, PostgresServer, Project
 
 SHIPPED_BANK = REPOSITORY / "data" / "questions.json"
@@ -88,7 +85,7 @@ def test_shipped_bank_is_valid_and_covers_the_exam_domains() -> None:
     bank = load_bank(SHIPPED_BANK)
     assert len(bank) >= 120
     assert all(len(q.options) == 4 and sum(o.correct for o in q.options) == 1 for q in bank)
-    shares = {domain: count / len(bank) for domain, count in Counter(q.domain for q in bank).items()}
+    shares: dict[str, float] = {domain: count / len(bank) for domain, count in Counter(q.domain for q in bank).items()}
     exam_weights = {"risks_and_methods": 0.26, "standards": 0.25, "compliance_programs": 0.28, "investigations": 0.21}
     assert all(abs(shares[domain] - weight) < 0.03 for domain, weight in exam_weights.items()), shares
 
@@ -370,157 +367,35 @@ def test_line_separators_and_other_unicode_are_stored_exactly(
     assert seed(migrated, "--file", str(tmp_path / "bank.json"))["unchanged"] == 1
 
 
-# --- the bank's validation, without a database -------------------------------
+def test_questions_edited_in_the_database_are_restored_from_the_file(
+    migrated: Project, postgres: PostgresServer, tmp_path: Path
+) -> None:
+    """Edits made by other means than the seed (SQL here, Prisma Studio alike) to a question or to its options
+    make the next seed write the file's version again: afterwards the database holds what the file says."""
+    bank = write_bank(tmp_path / "bank.json", [question(number) for number in range(1, 6)])
+    seed(migrated, "--file", str(bank))
+    expected = stored_questions(postgres, migrated)
+    for edit in (
+        "UPDATE questions SET stem = 'edited in Studio' WHERE id = 'AML-0001'",
+        "UPDATE questions SET tags = '{other}', updated_at = now() WHERE id = 'AML-0002'",
+        "UPDATE answer_options SET text = 'edited' WHERE question_id = 'AML-0003' AND label = 'B'",
+        "DELETE FROM answer_options WHERE question_id = 'AML-0004' AND label = 'D'",
+        "INSERT INTO answer_options (question_id, label, text, is_correct) VALUES ('AML-0005', 'E', 'new', false)",
+    ):
+        postgres.psql(edit, url=migrated.database_url)
+    report = seed(migrated, "--file", str(bank))
+    assert (report["validated"], report["updated"], report["unchanged"]) == (True, 5, 0)
+    assert stored_questions(postgres, migrated) == expected
+    assert seed(migrated, "--file", str(bank))["validated"] is False  # unchanged again: the quick path
 
 
-def bank_document(questions: Any, **fields: Any) -> dict[str, Any]:
-    return {"$schema": "questions.schema.json", "version": 1, "questions": questions, **fields}
-
-
-def without(entry: dict[str, Any], key: str) -> dict[str, Any]:
-    return {name: value for name, value in entry.items() if name != key}
-
-
-def option(label: str = "B", text: str = "Wrong", correct: bool = False, **changes: Any) -> dict[str, Any]:
-    return {"label": label, "text": text, "correct": correct, **changes}
-
-
-def options_with(*extra: dict[str, Any]) -> list[dict[str, Any]]:
-    return [option("A", "Right", True), *extra]
-
-
-# Variants of a valid bank: each either breaks one rule of data/questions.schema.json or sits just inside it.
-BANK_VARIANTS: dict[str, dict[str, Any]] = {
-    "valid": bank_document([question(1)]),
-    "version 1.0": bank_document([question(1)], version=1.0),
-    "version 2": bank_document([question(1)], version=2),
-    "version true": bank_document([question(1)], version=True),
-    "version text": bank_document([question(1)], version="1"),
-    "no version": without(bank_document([question(1)]), "version"),
-    "no $schema": without(bank_document([question(1)]), "$schema"),
-    "$schema a number": bank_document([question(1)], **{"$schema": 5}),
-    "unknown top-level field": bank_document([question(1)], extra=True),
-    "no questions": bank_document([]),
-    "questions an object": bank_document({}),
-    "question a list": bank_document([[]]),
-    "id of 3 digits": bank_document([question(1, id="AML-123")]),
-    "id of 7 digits": bank_document([question(1, id="AML-1234567")]),
-    "id of 8 digits": bank_document([question(1, id="AML-12345678")]),
-    "id lower case": bank_document([question(1, id="aml-0001")]),
-    "id a number": bank_document([question(1, id=1)]),
-    "domain unknown": bank_document([question(1, domain="astrology")]),
-    "domain null": bank_document([question(1, domain=None)]),
-    "difficulty unknown": bank_document([question(1, difficulty="extreme")]),
-    "topic empty": bank_document([question(1, topic="")]),
-    "stem blank": bank_document([question(1, stem=" \t\n")]),
-    "explanation ideographic space": bank_document([question(1, explanation="\u3000")]),
-    "reference padded": bank_document([question(1, reference=" FATF ")]),
-    "reference a number": bank_document([question(1, reference=3)]),
-    "unknown question field": bank_document([question(1, surprise=1)]),
-    **{f"no {key}": bank_document([without(question(1), key)]) for key in question(1)},
-    "one option": bank_document([question(1, options=options_with())]),
-    "two options": bank_document([question(1, options=options_with(option()))]),
-    "six options": bank_document([question(1, options=options_with(*(option(label) for label in "BCDEF")))]),
-    "seven options": bank_document([question(1, options=options_with(*(option(label) for label in "BCDEFB")))]),
-    "options an object": bank_document([question(1, options={})]),
-    "option label G": bank_document([question(1, options=options_with(option("G")))]),
-    "option label lower case": bank_document([question(1, options=options_with(option("b")))]),
-    "option text blank": bank_document([question(1, options=options_with(option(text="  ")))]),
-    "option correct as text": bank_document([question(1, options=options_with(option(correct="false")))]),
-    "option correct as 0": bank_document([question(1, options=options_with(option(correct=0)))]),
-    "option field unknown": bank_document([question(1, options=options_with(option(note="x")))]),
-    "option without text": bank_document([question(1, options=options_with(without(option(), "text")))]),
-    "no tags": bank_document([question(1, tags=[])]),
-    "six tags": bank_document([question(1, tags=[f"t{n}" for n in range(6)])]),
-    "seven tags": bank_document([question(1, tags=[f"t{n}" for n in range(7)])]),
-    "tag repeated": bank_document([question(1, tags=["fatf", "fatf"])]),
-    "tag with a space": bank_document([question(1, tags=["two words"])]),
-    "tag kebab-case": bank_document([question(1, tags=["trade-based-ml"])]),
-    "tag a number": bank_document([question(1, tags=[1])]),
-}
-
-
-@pytest.mark.parametrize("variant", BANK_VARIANTS)
-def test_the_fast_validation_accepts_exactly_what_the_schema_accepts(variant: str, tmp_path: Path) -> None:
-    """The typed records (msgspec) and the Python checks beside them mirror data/questions.schema.json."""
-    document = BANK_VARIANTS[variant]
-    schema_problems = list(Draft202012Validator(json.loads(SCHEMA.read_text())).iter_errors(document))
-    path = tmp_path / "bank.json"
-    path.write_text(json.dumps(document))
-    if schema_problems:
-        with pytest.raises(BankError) as raised:
-            load_bank(path)
-        assert raised.value.problems
-    else:
-        assert len(load_bank(path)) == 1
-
-
-def test_the_non_empty_text_rule_is_str_isspace() -> None:
-    """The schema's pattern \\S matches exactly the characters str.isspace rejects (the fast check's test)."""
-    pattern = re.compile(r"\S")
-    assert all(bool(pattern.search(chr(code))) != chr(code).isspace() for code in range(sys.maxunicode + 1))
-
-
-def test_content_hashes_are_those_of_earlier_versions(tmp_path: Path) -> None:
-    """SHA-256 of json.dumps(ensure_ascii=False, compact) of the question's fields in a fixed order, as before."""
-    entries = json.loads(SHIPPED_BANK.read_text())["questions"]
-    entries.append(question(9999, stem='ünïcødé \u2028 ✓ "q" \\ \x01?'))
-    bank = load_bank(write_bank(tmp_path / "bank.json", entries))
-    for entry, stored in zip(entries, bank.content_hashes, strict=True):
-        fields = [entry[key] for key in ("id", "domain", "topic", "stem", "explanation", "difficulty", "tags")]
-        canonical = [*fields, entry["reference"], [[o["label"], o["text"], o["correct"]] for o in entry["options"]]]
-        text = json.dumps(canonical, ensure_ascii=False, separators=(",", ":"))
-        assert hashlib.sha256(text.encode()).hexdigest() == stored
-
-
-def test_problems_of_entries_without_ids_or_options_are_listed(tmp_path: Path) -> None:
-    """Entries too broken for the rules beyond the schema still get every schema problem, and no crash."""
-    path = write_bank(tmp_path / "bank.json", [without(question(1), "id"), question(2, options="none"), question(2)])
-    with pytest.raises(BankError) as raised:
-        load_bank(path)
-    assert "$.questions[0]: 'id' is a required property" in raised.value.problems
-    assert "$.questions[1].options: expected array, got str 'none'" in raised.value.problems
-    assert "$.questions[2].id: duplicate id 'AML-0002' (first at $.questions[1])" in raised.value.problems
-
-
-def test_a_file_that_is_not_utf8_is_reported(tmp_path: Path) -> None:
-    path = tmp_path / "bank.json"
-    path.write_bytes(b'{"version": 1, "questions": ["\xff"]}')
-    with pytest.raises(BankError) as raised:
-        load_bank(path)
-    assert raised.value.problems == ["byte 30: not UTF-8 text"]
-
-
-def test_a_bank_validated_in_the_worker_is_refused_once_the_file_changed(tmp_path: Path) -> None:
-    """The seed reads the file again to write questions: only if it is still the one the worker validated."""
-    path = write_bank(tmp_path / "bank.json", [question(1), question(2)])
-    validation = BankValidation(path)
-    try:
-        bank = validation.result()
-    finally:
-        validation.close()
-    assert bank.ids == ["AML-0001", "AML-0002"]
-    write_bank(path, [question(1), question(2, stem="Changed meanwhile?")])
-    with pytest.raises(ToolchainError, match="changed while it was seeded; nothing was written"):
-        list(bank.questions([1]))
-
-
-def test_the_worker_reports_every_problem_of_an_invalid_bank(tmp_path: Path) -> None:
-    path = write_bank(tmp_path / "bank.json", [question(1, stem=" "), question(1)])
-    validation = BankValidation(path)
-    try:
-        with pytest.raises(BankError) as raised:
-            validation.result()
-    finally:
-        validation.close()
-    assert raised.value.problems == [
-        "$.questions[0].stem: expected non-empty text",
-        "$.questions[1].id: duplicate id 'AML-0001' (first at $.questions[0])",
-    ]
-
-
-def test_a_bank_gives_its_questions_by_position(tmp_path: Path) -> None:
-    bank = load_bank(write_bank(tmp_path / "bank.json", [question(1), question(2, stem="Second?")]))
-    assert (bank[1].stem, bank[-2].id, [q.id for q in bank]) == ("Second?", "AML-0001", ["AML-0001", "AML-0002"])
-    with pytest.raises(IndexError):
-        bank[2]
+def test_synthetic_banks_use_ids_the_real_bank_does_not(tmp_path: Path) -> None:
+    """scripts/generate_bank.py numbers from AML-9000001, a range the schema reserves for synthetic banks."""
+    out = tmp_path / "synthetic.json"
+    subprocess.run(
+        [sys.executable, str(REPOSITORY / "scripts" / "generate_bank.py"), "--count", "3", "--out", str(out)],
+        check=True,
+        capture_output=True,
+    )
+    assert load_bank(out).ids == ["AML-9000001", "AML-9000002", "AML-9000003"]
+    assert all(int(question_id.removeprefix("AML-")) < 9_000_000 for question_id in load_bank(SHIPPED_BANK).ids)
