@@ -252,9 +252,6 @@ def test_a_seed_ended_before_it_commits_changes_nothing_and_leaves_no_process(
         check_ended(run, signal_name, before)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="engine/query-engine.mjs awaits engine.disconnect(), which waits for the running statement"
-)
 def test_the_bridge_of_a_killed_seed_ends_while_its_statement_waits_for_a_lock(
     postgres: PostgresServer, seeded: tuple[Project, Path]
 ) -> None:
