@@ -21,10 +21,10 @@ REPOSITORY = Path(__file__).resolve().parent.parent
 HISTORY = sorted(folder.name for folder in (REPOSITORY / "prisma_migrations").iterdir() if folder.is_dir())
 
 
-def next_migration(name: str) -> str:
-    """A migration folder named NAME, dated a second after the newest of HISTORY: in order, not in the future."""
+def next_migration(name: str, seconds: int = 1) -> str:
+    """A migration folder named NAME, dated `seconds` after the newest of HISTORY: in order, not in the future."""
     newest = datetime.strptime(HISTORY[-1][:15], "%Y%m%d_%H%M%S")
-    return f"{newest + timedelta(seconds=1):%Y%m%d_%H%M%S}_{name}"
+    return f"{newest + timedelta(seconds=seconds):%Y%m%d_%H%M%S}_{name}"
 
 
 WIDGET_MODEL = "model Widget {\n  id    Int    @id\n  label String\n}\n"
@@ -217,26 +217,88 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def database_fingerprint(url: str) -> str:
-    """The schema's catalogue and, for every table, materialized view and sequence, its rows counted and checksummed.
+# Prisma's records without their ids and times, which differ from one run to the next.
+_PRISMA_RECORDS = (
+    "SELECT 'rows _prisma_migrations ' || coalesce(md5(string_agg(concat_ws(' ', migration_name, checksum,"
+    " finished_at IS NULL, rolled_back_at IS NULL), E'\\n' ORDER BY migration_name)), '') FROM {table}"
+)
 
-    One line each, sorted: two fingerprints are equal when the schema and every row are the same.
+
+def database_fingerprint(url: str, *, sequences: bool = True) -> dict[str, str]:
+    """The schema's catalogue and, for every table and materialized view, its rows counted and checksummed.
+
+    Keyed by "catalogue", "rows NAME" and, unless `sequences` is false, "sequence NAME" (last value; PostgreSQL
+    never rolls those back, so a transaction undone still moves them). Prisma's `_prisma_migrations` counts by
+    name, checksum and state, not by ids and times. Two fingerprints are equal when schema and rows are the same.
     """
     database = PostgresServer(url)  # psql against `url` itself
     schema = pg_tools.schema_of(url)
-    catalogue = database.psql(CATALOGUE_QUERY.replace(":'schema'", _literal(schema)))
+    kinds = "'r', 'p', 'm', 'S'" if sequences else "'r', 'p', 'm'"
     relations = database.psql(
         "SELECT relkind, quote_ident(relname) FROM pg_class"
-        f" WHERE relnamespace = to_regnamespace({_literal(schema)}) AND relkind IN ('r', 'p', 'm', 'S')"
-        " ORDER BY 2"
+        f" WHERE relnamespace = to_regnamespace({_literal(schema)}) AND relkind IN ({kinds}) ORDER BY 2"
     ).splitlines()
     qualified = pg_tools.quote_identifier(schema)
     checksum = "coalesce(md5(string_agg(md5(t::text), '' ORDER BY md5(t::text))), '')"
-    rows = [
-        f"SELECT 'sequence {name} ' || last_value || ' ' || is_called FROM {qualified}.{name}"
-        if kind == "S"
-        else f"SELECT 'rows {name} ' || count(*) || ' ' || {checksum} FROM {qualified}.{name} t"
-        for kind, name in (relation.split("|", 1) for relation in relations)
-    ]
-    checksums = database.psql("\nUNION ALL\n".join(rows) + "\nORDER BY 1") if rows else ""
-    return f"{catalogue}\n{checksums}"
+
+    def rows(kind: str, name: str) -> str:
+        if kind == "S":
+            return f"SELECT 'sequence {name} ' || last_value || ' ' || is_called FROM {qualified}.{name}"
+        if name == "_prisma_migrations":
+            return _PRISMA_RECORDS.format(table=f"{qualified}.{name}")
+        return f"SELECT 'rows {name} ' || count(*) || ' ' || {checksum} FROM {qualified}.{name} t"
+
+    queries = [rows(*relation.split("|", 1)) for relation in relations]
+    lines = database.psql("\nUNION ALL\n".join(queries)).splitlines() if queries else []
+    fingerprint: dict[str, str] = {}
+    for line in lines:
+        kind, name, value = line.split(" ", 2)
+        fingerprint[f"{kind} {name}"] = value
+    fingerprint["catalogue"] = database.psql(CATALOGUE_QUERY.replace(":'schema'", _literal(schema)))
+    return fingerprint
+
+
+@dataclass(frozen=True)
+class ProcessRecord:
+    """A process seen once: its start time tells it from a later process given the same pid."""
+
+    pid: int
+    started: str
+    command: str
+
+
+def process_table() -> dict[int, tuple[int, str]]:
+    """Every living process now (zombies are not): its parent and its start time."""
+    table = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rpartition(")")[2].split()
+            except OSError:
+                continue  # ended meanwhile
+            if fields[0] != "Z":
+                table[int(entry.name)] = (int(fields[1]), fields[19])
+    return table
+
+
+def descendants(pid: int) -> set[ProcessRecord]:
+    """The living descendants of `pid`, children of children included."""
+    table = process_table()
+    found: set[ProcessRecord] = set()
+    parents = {pid}
+    while parents:
+        children = {child for child, (parent, _) in table.items() if parent in parents}
+        for child in children:
+            try:
+                command = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            found.add(ProcessRecord(child, table[child][1], command.strip()))
+        parents = children
+    return found
+
+
+def still_running(processes: set[ProcessRecord]) -> set[ProcessRecord]:
+    """Those of `processes` that live on (the same process, not a later one with its pid)."""
+    table = process_table()
+    return {process for process in processes if table.get(process.pid, (0, ""))[1] == process.started}

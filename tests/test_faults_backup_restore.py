@@ -67,7 +67,7 @@ INSERT INTO added_later VALUES (1), (2);
 class Template:
     name: str
     archive: Path  # a backup of it, with its metadata beside it
-    fingerprint: str
+    fingerprint: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ class Scene:
     project: Project
     name: str
     archive: Path
-    archived: str  # the archive's fingerprint
+    archived: dict[str, str]  # the archive's fingerprint
 
     def start(self, *arguments: str, **env: str) -> subprocess.Popen[str]:
         return subprocess.Popen(

@@ -15,8 +15,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -24,105 +22,33 @@ import pytest
 from acams_db import manifest
 from acams_db.errors import RefusedError
 from tests import deployed
-from tests.support import HISTORY, PostgresServer, Project
+from tests.support import (
+    PostgresServer,
+    ProcessRecord,
+    Project,
+    database_fingerprint,
+    descendants,
+    next_migration,
+    still_running,
+)
 
 # Every test starts from a deployed history.
 deployed_template, project = deployed.deployed_template, deployed.project
 
 
-def later(name: str, seconds: int) -> str:
-    """A migration folder dated `seconds` after the newest of HISTORY."""
-    newest = datetime.strptime(HISTORY[-1][:15], "%Y%m%d_%H%M%S")
-    return f"{newest + timedelta(seconds=seconds):%Y%m%d_%H%M%S}_{name}"
-
-
 # A data migration that sleeps as long as the database's acams.fault_delay says (not at all when unset), and a
 # schema migration after it.
-SLOW = later("shout_names", 1)
+SLOW = next_migration("shout_names", 1)
 SLOW_SQL = (
     'UPDATE "users" SET "name" = upper("name");\n'
     "SELECT pg_sleep(current_setting('acams.fault_delay', true)::float);\n"
 )
-FAST = later("add_notes", 2)
+FAST = next_migration("add_notes", 2)
 FAST_SQL = 'CREATE TABLE "notes" ("id" INT PRIMARY KEY);\n'
-
-CATALOGUE = """
-SELECT md5(string_agg(line, E'\\n' ORDER BY line)) FROM (
-  SELECT format('relation %s %s', oid::regclass, relkind) AS line
-    FROM pg_class WHERE relnamespace = 'public'::regnamespace
-  UNION ALL
-  SELECT format('column %s.%s %s %s %s', a.attrelid::regclass, a.attname, format_type(a.atttypid, a.atttypmod),
-                a.attnotnull, pg_get_expr(d.adbin, d.adrelid))
-    FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
-    LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-   WHERE c.relnamespace = 'public'::regnamespace AND a.attnum > 0 AND NOT a.attisdropped
-  UNION ALL
-  SELECT format('constraint %s %s %s', conrelid::regclass, conname, pg_get_constraintdef(oid))
-    FROM pg_constraint WHERE connamespace = 'public'::regnamespace
-  UNION ALL
-  SELECT format('index %s valid %s', pg_get_indexdef(i.indexrelid), i.indisvalid)
-    FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relnamespace = 'public'::regnamespace
-  UNION ALL
-  SELECT format('type %s %s', typname, typtype) FROM pg_type WHERE typnamespace = 'public'::regnamespace
-  UNION ALL
-  SELECT format('enum %s %s', enumtypid::regtype, enumlabel) FROM pg_enum
-  UNION ALL
-  SELECT format('function %s', oid::regprocedure) FROM pg_proc WHERE pronamespace = 'public'::regnamespace
-) catalogue
-"""
-# Prisma's records without their times and ids, which differ between runs.
-RECORDS = (
-    "SELECT md5(string_agg(concat_ws(' ', migration_name, checksum, finished_at IS NULL, rolled_back_at IS NULL),"
-    " E'\\n' ORDER BY migration_name)) FROM _prisma_migrations"
-)
-
-
-def database_fingerprint(url: str) -> dict[str, str]:
-    """An MD5 of the rows of every table of the public schema, and one of its catalogue, by name."""
-    server = PostgresServer(url)
-    tables = server.psql("SELECT format('%I', tablename) FROM pg_tables WHERE schemaname = 'public'").splitlines()
-    fingerprint = {"(catalogue)": server.psql(CATALOGUE)}
-    for table in tables:
-        rows = f"SELECT md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '')) FROM {table} t"
-        fingerprint[table] = server.psql(RECORDS if table == "_prisma_migrations" else rows)
-    return fingerprint
 
 
 def without_records(fingerprint: dict[str, str]) -> dict[str, str]:
-    return {name: value for name, value in fingerprint.items() if name != "_prisma_migrations"}
-
-
-def children_of(pid: int) -> dict[int, str]:
-    """Every live descendant of `pid`, with its command line."""
-    parents: dict[int, int] = {}
-    commands: dict[int, str] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            commands[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[1].split()
-        if fields[0] != "Z":
-            parents[int(entry.name)] = int(fields[1])
-    found: dict[int, str] = {}
-    frontier = [pid]
-    while frontier:
-        parent = frontier.pop()
-        for child, its_parent in parents.items():
-            if its_parent == parent and child not in found:
-                found[child] = commands[child]
-                frontier.append(child)
-    return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
+    return {name: value for name, value in fingerprint.items() if name != "rows _prisma_migrations"}
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 120, what: str = "the moment") -> None:
@@ -158,21 +84,21 @@ class Deploy:
             stderr=subprocess.PIPE,
             text=True,
         )
-        self.seen: dict[int, str] = {}
+        self.seen: set[ProcessRecord] = set()
 
     def running(self, script: str) -> bool:
         """Whether a child running `script` exists now; records the children seen."""
         assert self.process.poll() is None, "the deploy ended before the moment came"
-        children = children_of(self.process.pid)
-        self.seen.update(children)
-        return any(script in command for command in children.values())
+        children = descendants(self.process.pid)
+        self.seen |= children
+        return any(script in child.command for child in children)
 
     def ran(self, script: str) -> bool:
-        return any(script in command for command in self.seen.values())
+        return any(script in process.command for process in self.seen)
 
     def survivors(self) -> list[str]:
         """The command lines of the processes it started that are still alive."""
-        return [command for pid, command in self.seen.items() if alive(pid)]
+        return [process.command for process in still_running(self.seen)]
 
     def stop(self, number: signal.Signals) -> tuple[int, str]:
         """Send the signal to the deploy process alone; its exit code and stderr."""

@@ -22,81 +22,21 @@ import pytest
 
 from acams_db import pg_tools
 from acams_db.processes import dies_with_this_process
-from tests.support import PostgresServer, Project, copy_project
+from tests.support import (
+    PostgresServer,
+    ProcessRecord,
+    Project,
+    copy_project,
+    database_fingerprint,
+    descendants,
+    process_table,
+    still_running,
+)
 from tests.test_seed import question, seed, write_bank
 
 pytestmark = pytest.mark.slow
 
 # --- helpers -----------------------------------------------------------------
-
-# Every table of the public schema, its rows in a stable order; then the catalogue: columns, constraints,
-# indexes, functions, triggers, enums and sequences (not their last values: PostgreSQL never rolls those back).
-FINGERPRINT_SQL = r"""
-SELECT format('SELECT %L || '' '' || coalesce(md5(string_agg(t::text, E''\n'' ORDER BY t::text)), ''empty'') FROM %I t',
-              tablename, tablename)
-FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename
-\gexec
-SELECT 'catalogue ' || md5(string_agg(line, E'\n' ORDER BY line)) FROM (
-  SELECT 'column ' || table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable || ' '
-         || coalesce(column_default, '') AS line
-    FROM information_schema.columns WHERE table_schema = 'public'
-  UNION ALL SELECT 'constraint ' || conrelid::regclass || ' ' || conname || ' ' || pg_get_constraintdef(oid)
-    FROM pg_constraint WHERE connamespace = 'public'::regnamespace
-  UNION ALL SELECT 'index ' || indexdef FROM pg_indexes WHERE schemaname = 'public'
-  UNION ALL SELECT 'function ' || p.oid::regprocedure || ' ' || md5(p.prosrc)
-    FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace
-  UNION ALL SELECT 'trigger ' || tgrelid::regclass || ' ' || pg_get_triggerdef(oid)
-    FROM pg_trigger WHERE NOT tgisinternal
-  UNION ALL SELECT 'enum ' || t.typname || ' ' || string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder)
-    FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid GROUP BY t.typname
-  UNION ALL SELECT 'sequence ' || schemaname || '.' || sequencename || ' ' || data_type || ' ' || increment_by
-    FROM pg_sequences WHERE schemaname = 'public'
-) AS catalogue
-"""
-
-
-def database_fingerprint(url: str) -> dict[str, str]:
-    """A checksum of every table's rows and of the catalogue of the database at `url` (its public schema)."""
-    completed = subprocess.run(
-        [str(pg_tools.executable("psql")), "-X", "-At", "-v", "ON_ERROR_STOP=1", "-d", url],
-        input=FINGERPRINT_SQL,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return dict(line.split(" ", 1) for line in completed.stdout.splitlines())
-
-
-def process_table() -> dict[int, tuple[int, str]]:
-    """Every process now: its parent and its start time (which tells a process from a later one with its pid)."""
-    table = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rpartition(")")[2].split()
-            except OSError:
-                continue  # ended meanwhile
-            if fields[0] != "Z":
-                table[int(entry.name)] = (int(fields[1]), fields[19])
-    return table
-
-
-def descendants(pid: int) -> set[tuple[int, str]]:
-    """The living descendants of `pid`, each as (pid, start time)."""
-    table = process_table()
-    found: set[tuple[int, str]] = set()
-    parents = {pid}
-    while parents:
-        children = {child for child, (parent, _) in table.items() if parent in parents}
-        found |= {(child, table[child][1]) for child in children}
-        parents = children
-    return found
-
-
-def still_running(processes: set[tuple[int, str]]) -> set[tuple[int, str]]:
-    table = process_table()
-    return {(pid, started) for pid, started in processes if table.get(pid, (0, ""))[1] == started}
-
 
 SIGNALS = {"SIGKILL": signal.SIGKILL, "SIGTERM": signal.SIGTERM, "SIGINT": signal.SIGINT}
 
@@ -116,7 +56,7 @@ class SeedRun:
             preexec_fn=dies_with_this_process(),
             start_new_session=True,  # a process group of its own, for Ctrl-C's SIGINT
         )
-        self.started: set[tuple[int, str]] = set()
+        self.started: set[ProcessRecord] = set()
 
     def watch_until(self, condition: Callable[[], bool], what: str, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
@@ -130,9 +70,7 @@ class SeedRun:
 
     def commands(self) -> list[str]:
         """The command lines of the processes it started that still run."""
-        return [
-            Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")[:100] for pid, _ in still_running(self.started)
-        ]
+        return [process.command[:100] for process in still_running(self.started)]
 
     def send(self, signal_name: str) -> None:
         """Send the signal; SIGINT to the seed's process group, as Ctrl-C on a terminal does."""
@@ -208,12 +146,12 @@ def check_ended(run: SeedRun, signal_name: str, before: dict[str, str]) -> None:
     if signal_name == "SIGINT":
         assert "error: Interrupted; nothing was written." in stderr, stderr
     run.assert_nothing_left()
-    assert database_fingerprint(run.project.database_url) == before
+    assert database_fingerprint(run.project.database_url, sequences=False) == before
 
 
 def test_a_seed_ended_while_it_validates_changes_nothing_and_leaves_no_process(seeded: tuple[Project, Path]) -> None:
     project, bank = seeded
-    before = database_fingerprint(project.database_url)
+    before = database_fingerprint(project.database_url, sequences=False)
     for signal_name in SIGNALS:
         run = SeedRun(project, bank)
         # The validation worker is the seed's first child, forked before the engine starts.
@@ -226,7 +164,7 @@ def test_a_seed_ended_while_it_writes_changes_nothing_and_leaves_no_process(
     postgres: PostgresServer, seeded: tuple[Project, Path]
 ) -> None:
     project, bank = seeded
-    before = database_fingerprint(project.database_url)
+    before = database_fingerprint(project.database_url, sequences=False)
     for signal_name in SIGNALS:
         run = SeedRun(project, bank)
         run.watch_until(lambda: seed_queries(postgres, project, "%INSERT INTO questions%") > 0, "write")
@@ -241,7 +179,7 @@ def test_a_seed_ended_before_it_commits_changes_nothing_and_leaves_no_process(
     """Held at its last statement (the record of the seed) by another session's lock, then ended. The lock is
     released once the signal is sent: the bridge waits for its statement before it exits (see the next test)."""
     project, bank = seeded
-    before = database_fingerprint(project.database_url)
+    before = database_fingerprint(project.database_url, sequences=False)
     for signal_name in SIGNALS:
         with table_locked(project, "question_bank_seeds") as release:
             run = SeedRun(project, bank)
@@ -269,7 +207,7 @@ def test_a_connection_lost_while_writing_is_one_line_and_changes_nothing(
 ) -> None:
     """The seed's server process is ended by PostgreSQL itself (pg_terminate_backend): a real lost connection."""
     project, bank = seeded
-    before = database_fingerprint(project.database_url)
+    before = database_fingerprint(project.database_url, sequences=False)
     run = SeedRun(project, bank)
     run.watch_until(lambda: seed_queries(postgres, project, "%INSERT INTO questions%") > 0, "write")
     postgres.psql(
@@ -284,7 +222,7 @@ def test_a_connection_lost_while_writing_is_one_line_and_changes_nothing(
         "error: The connection to the database was lost during the seed; nothing was written."
     ), stderr
     run.assert_nothing_left()
-    assert database_fingerprint(project.database_url) == before
+    assert database_fingerprint(project.database_url, sequences=False) == before
 
 
 def test_a_server_killed_while_the_seed_writes_is_one_line() -> None:
@@ -301,7 +239,7 @@ def test_a_server_killed_while_the_seed_writes_is_one_line() -> None:
         assert project.run("deploy").returncode == 0
         seed(project, "--file", str(write_bank(folder / "small.json", [question(1, stem="Before?")])))
         bank = write_bank(folder / "large.json", [question(n, explanation="x" * 400) for n in range(1, BANK_SIZE)])
-        before = database_fingerprint(project.database_url)
+        before = database_fingerprint(project.database_url, sequences=False)
         run = SeedRun(project, bank)
         run.watch_until(lambda: seed_queries(throwaway, project, "%INSERT INTO questions%") > 0, "write")
         postmaster = server.get_pid() or 0
@@ -324,7 +262,7 @@ def test_a_server_killed_while_the_seed_writes_is_one_line() -> None:
             except subprocess.CalledProcessError:
                 assert time.monotonic() < deadline, (folder / "data" / "log").read_text()[-1500:]
                 time.sleep(1)
-        assert database_fingerprint(project.database_url) == before
+        assert database_fingerprint(project.database_url, sequences=False) == before
     finally:
         server.cleanup()
         shutil.rmtree(folder, ignore_errors=True)
