@@ -253,7 +253,7 @@ def database_fingerprint(url: str, *, sequences: bool = True) -> dict[str, str]:
     fingerprint: dict[str, str] = {}
     for line in lines:
         kind, name, value = line.split(" ", 2)
-        fingerprint[f"{kind} {name}"] = value
+        fingerprint[f"{kind} {name}"] = value.strip()  # psql's output loses the last line's trailing space
     fingerprint["catalogue"] = database.psql(CATALOGUE_QUERY.replace(":'schema'", _literal(schema)))
     return fingerprint
 

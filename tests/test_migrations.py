@@ -263,5 +263,4 @@ def test_a_not_null_failure_during_deploy_names_the_column(project: Project, pos
     )
     result = project.run("deploy")
     assert result.returncode == 1
-    assert "Null constraint failed" in result.stderr
-    assert "nickname" in result.stderr  # needs the fix of engine/pg-adapter.mjs's error mapping
+    assert "Null constraint failed: (nickname)" in result.stderr, result.stderr
