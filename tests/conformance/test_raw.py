@@ -74,7 +74,7 @@ def test_a_raw_enum_list_comes_back_as_a_list(db: Any) -> None:
     assert db.query_raw(query) == expected
     with db.tx() as tx:
         assert tx.query_raw(query) == expected
-    assert db.query_first("SELECT NULL::\"Role\"[] AS nothing, ARRAY['admin', NULL]::\"Role\"[] AS partly") == {
+    assert db.query_first('SELECT NULL::"Role"[] AS nothing, ARRAY[\'admin\', NULL]::"Role"[] AS partly') == {
         "nothing": None,
         "partly": ["admin", None],
     }

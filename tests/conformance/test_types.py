@@ -8,8 +8,6 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-import pytest
-
 from tests.conformance.conftest import Conformance
 
 UTC = dt.UTC
