@@ -189,6 +189,7 @@ async def measure_python(database_url: str, iterations: int, users: int) -> dict
         upsert_ms = await timed(iterations, lambda index: upsert("python", index))
         upsert_total_ms = (time.perf_counter() - started) * 1000
         bridge_find_unique_ms = measure_bridge_alone(db, iterations, users)
+        session_find_unique_ms = await measure_session(db, iterations, users)
     finally:
         await db.disconnect()
     return {
@@ -196,7 +197,39 @@ async def measure_python(database_url: str, iterations: int, users: int) -> dict
         "upsert_ms": upsert_ms,
         "upsert_total_ms": upsert_total_ms,
         "bridge_find_unique_ms": bridge_find_unique_ms,
+        "session_find_unique_ms": session_find_unique_ms,
     }
+
+
+def find_unique_body(db: Any, index: int, users: int) -> str:
+    """The request body Prisma Client Python builds for find_unique call `index`."""
+    from prisma.models import User
+
+    arguments = {"where": {"email": lookup_email(index, users)}}
+    return str(
+        db._make_query_builder(method="find_unique", model=User, arguments=arguments, root_selection=None).build()
+    )
+
+
+async def measure_session(db: Any, iterations: int, users: int) -> list[float]:
+    """find_unique's request, built beforehand, sent through the client's own HTTP session (asyncio).
+
+    Against the bridge alone (a blocking HTTP client), the cost of the asyncio
+    event loop; against find_unique, the client's own code (building the query,
+    decoding the answer, the model).
+    """
+    session, url = db._engine.session.session, db._engine.url + "/"
+    bodies = [find_unique_body(db, index, users) for index in range(iterations)]
+    headers = {"Accept": "application/json"}
+    for index in range(WARMUP):
+        await session.request("POST", url, content=bodies[index % iterations], headers=headers)
+
+    async def request(index: int) -> None:
+        response = await session.request("POST", url, content=bodies[index], headers=headers)
+        if response.status_code != 200:
+            raise RuntimeError(f"bridge request failed: {response.text}")
+
+    return await timed(iterations, request)
 
 
 def measure_bridge_alone(db: Any, iterations: int, users: int) -> list[float]:
@@ -206,16 +239,11 @@ def measure_bridge_alone(db: Any, iterations: int, users: int) -> list[float]:
     loopback and the protocol translation); the difference to the Python client
     is the client's own share (httpx, building and parsing).
     """
-    from prisma.models import User
-
     port = urlsplit(db._engine.url).port
     connection = http.client.HTTPConnection("127.0.0.1", port)
 
     def request(index: int) -> None:
-        arguments = {"where": {"email": lookup_email(index, users)}}
-        body = db._make_query_builder(
-            method="find_unique", model=User, arguments=arguments, root_selection=None
-        ).build()
+        body = find_unique_body(db, index, users)
         connection.request("POST", "/", body, {"content-type": "application/json"})
         response = json.loads(connection.getresponse().read())
         if response.get("data", {}).get("result") is None:
@@ -259,6 +287,7 @@ def summary(raw: dict[str, Any]) -> dict[str, float]:
     }
     if "bridge_find_unique_ms" in raw:
         result["bridge_find_unique_p50_ms"] = statistics.median(raw["bridge_find_unique_ms"])
+        result["session_find_unique_p50_ms"] = statistics.median(raw["session_find_unique_ms"])
     return result
 
 
@@ -268,13 +297,17 @@ def compare(python: dict[str, float], node: dict[str, float]) -> dict[str, Any]:
     find_ratio = python["find_unique_p50_ms"] / node["find_unique_p50_ms"]
     # The bridge's own share: its HTTP server and translation (minimal HTTP client against in-process).
     bridge_ms = python["bridge_find_unique_p50_ms"] - node["find_unique_p50_ms"]
-    # Prisma Client Python's own share: httpx, building the query, parsing the result.
+    # Prisma Client Python's own share: its HTTP session and event loop, building the query, parsing the result.
     client_ms = python["find_unique_p50_ms"] - python["bridge_find_unique_p50_ms"]
+    # Of which the asyncio session against a blocking client, and the client's code.
+    event_loop_ms = python["session_find_unique_p50_ms"] - python["bridge_find_unique_p50_ms"]
     return {
         "upsert_time_ratio": upsert_ratio,
         "find_unique_p50_ratio": find_ratio,
         "bridge_overhead_ms": bridge_ms,
         "client_overhead_ms": client_ms,
+        "client_event_loop_ms": event_loop_ms,
+        "client_code_ms": client_ms - event_loop_ms,
         "targets": [
             target("upsert time Python/Node", upsert_ratio, TARGET_UPSERT_RATIO, "x"),
             target("find_unique p50 Python/Node", find_ratio, TARGET_FIND_UNIQUE_RATIO, "x"),
@@ -309,10 +342,13 @@ def print_table(document: dict[str, Any]) -> None:
         print(f"{label:28} {python[key]:>14{spec}} {node[key]:>14{spec}} {python[key] / node[key]:>7.2f}x")
     comparison = document["comparison"]
     print(f"{'find_unique p50, bridge alone (ms)':34} {python['bridge_find_unique_p50_ms']:>8.3f}")
+    print(f"{'find_unique p50, client session (ms)':34} {python['session_find_unique_p50_ms']:>8.3f}")
     print(
         f"  of which the bridge adds {comparison['bridge_overhead_ms']:.3f} ms, "
-        f"Prisma Client Python {comparison['client_overhead_ms']:.3f} ms"
+        f"Prisma Client Python {comparison['client_overhead_ms']:.3f} ms "
+        f"(asyncio session {comparison['client_event_loop_ms']:.3f} ms, its code {comparison['client_code_ms']:.3f} ms)"
     )
+    print(f"load average (1 min) at the start {settings['load_start']:.2f}, at the end {settings['load_end']:.2f}")
     print()
     for target in document["comparison"]["targets"]:
         verdict = "PASS" if target["pass"] else "MISS"
@@ -334,6 +370,7 @@ def parse_arguments() -> argparse.Namespace:
 def main() -> int:
     arguments = parse_arguments()
     iterations = QUICK_ITERATIONS if arguments.quick else FULL_ITERATIONS
+    load_start = os.getloadavg()[0]
     database_url = prepare_database(USERS)
     progress(f"Node reference: {iterations} find_unique, then {iterations} upserts")
     node_raw = measure_node(database_url, iterations, USERS)
@@ -348,6 +385,8 @@ def main() -> int:
             "users": USERS,
             "database": BENCH_DATABASE,
             "quick": arguments.quick,
+            "load_start": load_start,
+            "load_end": os.getloadavg()[0],
         },
         "versions": {"python": platform.python_version(), "node": node_raw["node"], "engine": node_raw["engine"]},
         "python": python,
