@@ -43,6 +43,8 @@ USERS = 1000
 WARMUP = 50
 FULL_ITERATIONS = 1000
 QUICK_ITERATIONS = 200
+# find_unique's measurements alternate in this many rounds.
+ROUNDS = 10
 
 # Python over Node: at most these ratios, and at most this many milliseconds more per find_unique.
 TARGET_UPSERT_RATIO = 1.5
@@ -163,7 +165,13 @@ def measure_node(database_url: str, iterations: int, users: int) -> dict[str, An
 
 
 async def measure_python(database_url: str, iterations: int, users: int) -> dict[str, Any]:
-    """Time Prisma Client Python (async, connected once) on the Node reference's workload."""
+    """Time Prisma Client Python (async, connected once) on the Node reference's workload.
+
+    find_unique is timed in rounds alternating with the same requests sent
+    without the client's code: through its HTTP session (built beforehand) and
+    through a blocking minimal HTTP client (the bridge alone), so that the
+    three see the same load on a shared machine.
+    """
     # The bridge the client spawns reads DATABASE_URL from the environment it inherits.
     os.environ["DATABASE_URL"] = database_url
     from prisma import Prisma
@@ -182,14 +190,27 @@ async def measure_python(database_url: str, iterations: int, users: int) -> dict
             create, update = {"email": email, "name": name}, {"name": name}
             await db.user.upsert(where={"email": email}, data={"create": create, "update": update})
 
+        bodies = [find_unique_body(db, index, users) for index in range(iterations)]
+        through_session = session_request(db)
+        alone = BridgeAlone(db)
         await timed(WARMUP, find)
-        find_unique_ms = await timed(iterations, find)
+        await timed(WARMUP, lambda index: through_session(bodies[index % iterations]))
+        alone.timed(range(WARMUP), bodies)
+        find_unique_ms: list[float] = []
+        session_find_unique_ms: list[float] = []
+        bridge_find_unique_ms: list[float] = []
+        for first in range(0, iterations, iterations // ROUNDS):
+            indexes = range(first, min(first + iterations // ROUNDS, iterations))
+            find_unique_ms += await timed(len(indexes), find, start=first)
+            session_find_unique_ms += await timed(
+                len(indexes), lambda index: through_session(bodies[index]), start=first
+            )
+            bridge_find_unique_ms += alone.timed(indexes, bodies)
+        alone.close()
         await timed(WARMUP, lambda index: upsert("python-warmup", index))
         started = time.perf_counter()
         upsert_ms = await timed(iterations, lambda index: upsert("python", index))
         upsert_total_ms = (time.perf_counter() - started) * 1000
-        bridge_find_unique_ms = measure_bridge_alone(db, iterations, users)
-        session_find_unique_ms = await measure_session(db, iterations, users)
     finally:
         await db.disconnect()
     return {
@@ -211,59 +232,45 @@ def find_unique_body(db: Any, index: int, users: int) -> str:
     )
 
 
-async def measure_session(db: Any, iterations: int, users: int) -> list[float]:
-    """find_unique's request, built beforehand, sent through the client's own HTTP session (asyncio).
-
-    Against the bridge alone (a blocking HTTP client), the cost of the asyncio
-    event loop; against find_unique, the client's own code (building the query,
-    decoding the answer, the model).
-    """
+def session_request(db: Any) -> Callable[[str], Awaitable[None]]:
+    """Send a built request through the client's own HTTP session (acams_db/loopback_http.py), as the client does."""
     session, url = db._engine.session.session, db._engine.url + "/"
-    bodies = [find_unique_body(db, index, users) for index in range(iterations)]
     headers = {"Accept": "application/json"}
-    for index in range(WARMUP):
-        await session.request("POST", url, content=bodies[index % iterations], headers=headers)
 
-    async def request(index: int) -> None:
-        response = await session.request("POST", url, content=bodies[index], headers=headers)
+    async def request(body: str) -> None:
+        response = await session.request("POST", url, content=body, headers=headers)
         if response.status_code != 200:
             raise RuntimeError(f"bridge request failed: {response.text}")
 
-    return await timed(iterations, request)
+    return request
 
 
-def measure_bridge_alone(db: Any, iterations: int, users: int) -> list[float]:
-    """find_unique through the client's own bridge, with the request the client builds, over a minimal HTTP client.
+class BridgeAlone:
+    """find_unique's request over a blocking minimal HTTP client: the difference to the Node reference is
+    what the bridge itself adds (HTTP on loopback and the protocol translation)."""
 
-    The difference to the Node reference is what the bridge itself adds (HTTP on
-    loopback and the protocol translation); the difference to the Python client
-    is the client's own share (httpx, building and parsing).
-    """
-    port = urlsplit(db._engine.url).port
-    connection = http.client.HTTPConnection("127.0.0.1", port)
+    def __init__(self, db: Any) -> None:
+        self.connection = http.client.HTTPConnection("127.0.0.1", urlsplit(db._engine.url).port)
 
-    def request(index: int) -> None:
-        body = find_unique_body(db, index, users)
-        connection.request("POST", "/", body, {"content-type": "application/json"})
-        response = json.loads(connection.getresponse().read())
-        if response.get("data", {}).get("result") is None:
-            raise RuntimeError(f"bridge request failed: {response}")
+    def timed(self, indexes: range, bodies: list[str]) -> list[float]:
+        samples = []
+        for index in indexes:
+            started = time.perf_counter()
+            self.connection.request("POST", "/", bodies[index % len(bodies)], {"content-type": "application/json"})
+            response = json.loads(self.connection.getresponse().read())
+            samples.append((time.perf_counter() - started) * 1000)
+            if response.get("data", {}).get("result") is None:
+                raise RuntimeError(f"bridge request failed: {response}")
+        return samples
 
-    for index in range(WARMUP):
-        request(index)
+    def close(self) -> None:
+        self.connection.close()
+
+
+async def timed(count: int, call: Callable[[int], Awaitable[object]], *, start: int = 0) -> list[float]:
+    """Await `call(index)` for `count` indexes from `start`, in sequence; return each call's duration in ms."""
     samples = []
-    for index in range(iterations):
-        started = time.perf_counter()
-        request(index)
-        samples.append((time.perf_counter() - started) * 1000)
-    connection.close()
-    return samples
-
-
-async def timed(count: int, call: Callable[[int], Awaitable[object]]) -> list[float]:
-    """Await `call(index)` `count` times in sequence; return each call's duration in milliseconds."""
-    samples = []
-    for index in range(count):
+    for index in range(start, start + count):
         started = time.perf_counter()
         await call(index)
         samples.append((time.perf_counter() - started) * 1000)
@@ -299,7 +306,7 @@ def compare(python: dict[str, float], node: dict[str, float]) -> dict[str, Any]:
     bridge_ms = python["bridge_find_unique_p50_ms"] - node["find_unique_p50_ms"]
     # Prisma Client Python's own share: its HTTP session and event loop, building the query, parsing the result.
     client_ms = python["find_unique_p50_ms"] - python["bridge_find_unique_p50_ms"]
-    # Of which the asyncio session against a blocking client, and the client's code.
+    # Of which its HTTP session on the asyncio event loop (against the blocking client), and its code.
     event_loop_ms = python["session_find_unique_p50_ms"] - python["bridge_find_unique_p50_ms"]
     return {
         "upsert_time_ratio": upsert_ratio,
