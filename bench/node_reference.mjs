@@ -75,6 +75,8 @@ async function main() {
       iterations: { type: 'string', default: '1000' },
       users: { type: 'string', default: '1000' },
       warmup: { type: 'string', default: '50' },
+      // Each run's upserts create their own rows: run.py runs this reference twice.
+      tag: { type: 'string', default: 'node' },
     },
   });
   const [iterations, users, warmup] = [values.iterations, values.users, values.warmup].map(Number);
@@ -89,9 +91,9 @@ async function main() {
     await timed(warmup, (i) => find(engine, lookupEmail(i, users)));
     const findUniqueMs = await timed(iterations, (i) => find(engine, lookupEmail(i, users)));
 
-    await timed(warmup, (i) => run(engine, upsertOne(upsertEmail('node-warmup', i), `Warm-up ${i}`)));
+    await timed(warmup, (i) => run(engine, upsertOne(upsertEmail(`${values.tag}-warmup`, i), `Warm-up ${i}`)));
     const upsertStarted = performance.now();
-    const upsertMs = await timed(iterations, (i) => run(engine, upsertOne(upsertEmail('node', i), `Node ${i}`)));
+    const upsertMs = await timed(iterations, (i) => run(engine, upsertOne(upsertEmail(values.tag, i), `Node ${i}`)));
     const upsertTotalMs = performance.now() - upsertStarted;
 
     process.stdout.write(`${JSON.stringify({

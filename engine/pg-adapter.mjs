@@ -10,6 +10,12 @@ import { SHADOW_IS_MAIN, isSameDatabase } from './project.mjs';
 const CHAR_OID = 18;
 const NAME_OID = 19;
 const TEXT_OID = 25;
+const MONEY_OID = 790;
+const MONEY_ARRAY_OID = 791;
+const TEXT_ARRAY_OID = 1009;
+// OIDs below this are PostgreSQL's own types; a schema's enums and their arrays are above.
+const FIRST_NORMAL_OBJECT_ID = 16384;
+const parseTextArray = pg.types.getTypeParser(TEXT_ARRAY_OID);
 
 // PostgreSQL 18 lists NOT NULL constraints in pg_constraint (contype 'n'); the
 // 6.19 schema engine's denylist lets them through and then panics. Apply the
@@ -18,6 +24,7 @@ const CONSTRAINTS_DENYLIST = "contype NOT IN ('p', 'u', 'f')";
 const CONSTRAINTS_ALLOWLIST = "contype IN ('c', 'x')";
 
 const CHAR_COLUMNS = Symbol('indexes of "char" columns');
+const ENUM_ARRAY_COLUMNS = Symbol('indexes of columns holding arrays of enums');
 
 /** @param {any} result */
 function mapInternalTypesToText(result) {
@@ -33,9 +40,78 @@ function mapInternalTypesToText(result) {
   return result;
 }
 
+// Every connection shows money as `-$1,234.56` (lc_monetary C), whatever the server's locale: the native
+// engine reads money in binary, as a number; adapter-pg hands the engine the locale's text, which it cannot
+// read (P2023). Set per connection, before any other query (see watchForDeadClient).
+const MONEY_IN_C_LOCALE = "SET lc_monetary = 'C'";
+/** @param {string} money e.g. `-$1,234.56` */
+const moneyToDecimal = (money) => money.replace(/[$,]/g, '');
+/** @type {Record<number, (text: string) => unknown>} */
+const MONEY_PARSERS = {
+  [MONEY_OID]: moneyToDecimal,
+  [MONEY_ARRAY_OID]: (text) => parseTextArray(text).map((/** @type {string | null} */ item) => item === null ? null : moneyToDecimal(item)),
+};
+
+/**
+ * A query config whose type parsers read money as a plain decimal (adapter-pg's drops the first character only).
+ * @param {any} config
+ */
+function withMoneyParsers(config) {
+  const getTypeParser = config?.types?.getTypeParser;
+  if (typeof getTypeParser !== 'function') return config;
+  return {
+    ...config,
+    types: { getTypeParser: (/** @type {number} */ oid, /** @type {string} */ format) => (format === 'text' && MONEY_PARSERS[oid]) || getTypeParser(oid, format) },
+  };
+}
+
+/**
+ * Whether each type OID above FIRST_NORMAL_OBJECT_ID is an array of an enum, per database. adapter-pg reads
+ * types it does not know as text: a raw query's `"Role"[]` column came back as `'{admin,editor}'` where the
+ * native engine returns a list. Enum OIDs are the database's own, so they are learnt from pg_type, once each.
+ * @type {Map<string, Map<number, boolean>>}
+ */
+const enumArrayTypes = new Map();
+const ENUM_ARRAY_TYPES_QUERY =
+  "SELECT t.oid::int AS oid, (t.typcategory = 'A' AND e.typtype = 'e') AS enum_array FROM pg_type t LEFT JOIN pg_type e ON e.oid = t.typelem WHERE t.oid = ANY($1::oid[])";
+
+/**
+ * Parse the columns of `result` that hold arrays of enums, and mark them for withEnumArrayColumns().
+ * @param {pg.Client} client the connection that ran the query (its transaction, if any, is still usable)
+ * @param {any} result
+ */
+async function parseEnumArrays(client, result) {
+  const fields = result?.fields;
+  if (!Array.isArray(fields) || !fields.some((/** @type {any} */ field) => field.dataTypeID >= FIRST_NORMAL_OBJECT_ID)) return result;
+  const { host, port, database } = /** @type {any} */ (client).connectionParameters ?? {};
+  const databaseKey = `${host}:${port}/${database}`;
+  const known = enumArrayTypes.get(databaseKey) ?? new Map();
+  enumArrayTypes.set(databaseKey, known);
+  const unknown = [...new Set(fields.map((/** @type {any} */ field) => field.dataTypeID))].filter((oid) => oid >= FIRST_NORMAL_OBJECT_ID && !known.has(oid));
+  if (unknown.length) {
+    const { rows } = await pg.Client.prototype.query.call(client, ENUM_ARRAY_TYPES_QUERY, [unknown]);
+    for (const oid of unknown) known.set(oid, false);
+    for (const row of rows) known.set(row.oid, row.enum_array);
+  }
+  /** @type {number[]} */
+  const enumArrayColumns = [];
+  fields.forEach((/** @type {any} */ field, /** @type {number} */ index) => {
+    if (known.get(field.dataTypeID)) enumArrayColumns.push(index);
+  });
+  if (!enumArrayColumns.length) return result;
+  for (const row of result.rows) {
+    for (const index of enumArrayColumns) {
+      const key = Array.isArray(row) ? index : fields[index].name;
+      if (typeof row[key] === 'string') row[key] = parseTextArray(row[key]);
+    }
+  }
+  result[ENUM_ARRAY_COLUMNS] = enumArrayColumns;
+  return result;
+}
+
 // adapter-pg 6.19 cannot deserialize the catalogue types `name` and `"char"`
 // that the schema engine's introspection returns (prisma/orm#27403, fixed in
-// adapter-pg 7): the pg client reports them as text, and withCharColumns()
+// adapter-pg 7): the pg client reports them as text, and withMarkedColumnTypes()
 // restores `"char"` as a Character column, which the engine reads with
 // get_expect_char (constraint types; it panicked on check constraints).
 class CatalogueFriendlyClient extends pg.Client {
@@ -46,15 +122,20 @@ class CatalogueFriendlyClient extends pg.Client {
     if (first && typeof first === 'object' && typeof first.text === 'string' && first.text.includes(CONSTRAINTS_DENYLIST)) {
       args[0] = { ...first, text: first.text.replace(CONSTRAINTS_DENYLIST, CONSTRAINTS_ALLOWLIST) };
     }
+    args[0] = withMoneyParsers(args[0]);
     const callback = typeof args.at(-1) === 'function' ? args.pop() : null;
     if (callback) {
       // @ts-ignore
-      return super.query(...args, (/** @type {any} */ error, /** @type {any} */ result) =>
-        callback(error, error ? result : mapInternalTypesToText(result)));
+      return super.query(...args, (/** @type {any} */ error, /** @type {any} */ result) => {
+        if (error) return callback(error, result);
+        parseEnumArrays(this, mapInternalTypesToText(result)).then((parsed) => callback(null, parsed), callback);
+      });
     }
     // @ts-ignore
     const pending = super.query(...args);
-    return pending && typeof pending.then === 'function' ? pending.then(mapInternalTypesToText) : pending;
+    return pending && typeof pending.then === 'function'
+      ? pending.then((/** @type {any} */ result) => parseEnumArrays(this, mapInternalTypesToText(result)))
+      : pending;
   }
 }
 
@@ -78,21 +159,24 @@ function withAtomicScripts(adapter) {
 }
 
 /**
+ * The column types adapter-pg cannot tell: `"char"` columns (Character) and arrays of enums (EnumArray).
  * @param {any} queryable an adapter or one of its transactions
  */
-function withCharColumns(queryable) {
+function withMarkedColumnTypes(queryable) {
   const performIO = queryable.performIO.bind(queryable);
   const queryRaw = queryable.queryRaw.bind(queryable);
-  /** @type {WeakMap<object, number[]>} */
-  const charColumnsOf = new WeakMap();
+  /** @type {WeakMap<object, any>} */
+  const resultOf = new WeakMap();
   queryable.performIO = async (/** @type {any} */ query) => {
     const result = await performIO(query);
-    if (result?.[CHAR_COLUMNS]) charColumnsOf.set(query, result[CHAR_COLUMNS]);
+    if (result?.[CHAR_COLUMNS] || result?.[ENUM_ARRAY_COLUMNS]) resultOf.set(query, result);
     return result;
   };
   queryable.queryRaw = async (/** @type {any} */ query) => {
     const resultSet = await queryRaw(query);
-    for (const index of charColumnsOf.get(query) ?? []) resultSet.columnTypes[index] = ColumnTypeEnum.Character;
+    const result = resultOf.get(query);
+    for (const index of result?.[CHAR_COLUMNS] ?? []) resultSet.columnTypes[index] = ColumnTypeEnum.Character;
+    for (const index of result?.[ENUM_ARRAY_COLUMNS] ?? []) resultSet.columnTypes[index] = ColumnTypeEnum.EnumArray;
     return resultSet;
   };
   return queryable;
@@ -124,7 +208,7 @@ function withNativeErrorMapping(queryable) {
 
 /** @param {any} queryable an adapter or one of its transactions */
 function withQueryableWorkarounds(queryable) {
-  return withNativeErrorMapping(withCharColumns(queryable));
+  return withNativeErrorMapping(withMarkedColumnTypes(queryable));
 }
 
 /** @param {any} adapter */
@@ -161,6 +245,8 @@ const CLIENT_CHECK_INTERVAL = "SET client_connection_check_interval = '1s'";
 
 /** @param {pg.PoolClient} client */
 function watchForDeadClient(client) {
+  // pg runs a connection's queries in order: these two come before any the pool's user sends.
+  client.query(MONEY_IN_C_LOCALE).catch(() => {});
   client.query(CLIENT_CHECK_INTERVAL).catch(() => {});
 }
 

@@ -38,7 +38,25 @@ const TRANSACTION_NOT_FOUND =
  * answers for it.
  */
 function transactionNotFound() {
-  return { errors: [{ error: TRANSACTION_NOT_FOUND, user_facing_error: { is_panic: false, message: TRANSACTION_NOT_FOUND, meta: { error: TRANSACTION_NOT_FOUND }, error_code: 'P2028' } }] };
+  return { errors: [{ error: TRANSACTION_NOT_FOUND, user_facing_error: transactionNotFoundError() }] };
+}
+
+function transactionNotFoundError() {
+  return { is_panic: false, message: TRANSACTION_NOT_FOUND, meta: { error: TRANSACTION_NOT_FOUND }, error_code: 'P2028' };
+}
+
+// The WebAssembly engine's clock does not advance between a transaction's start and its expiry: its message says
+// "however 0 ms passed". The bridge, which knows when the transaction started, gives the time that passed.
+const NO_TIME_PASSED = /(The timeout for this transaction was \d+ ms, however )0( ms passed since the start of the transaction)/g;
+
+/**
+ * @param {any} response the engine's answer to a query in a transaction
+ * @param {number} startedAt when the transaction started (Date.now())
+ */
+function withTimePassed(response, startedAt) {
+  if (!response?.errors) return response;
+  const passed = Date.now() - startedAt;
+  return JSON.parse(JSON.stringify(response).replace(NO_TIME_PASSED, `$1${passed}$2`));
 }
 
 class HttpError extends Error {
@@ -179,17 +197,19 @@ export async function bridgeHandler({ engine, datamodel, maxBodyBytes }) {
   const { ProtocolError, graphqlResponse, modelNames, requestJson, translateQuery } = await import('./protocol.mjs');
   const models = modelNames(datamodel);
   const metrics = new BridgeMetrics();
-  /** @type {Map<string, number>} open transaction id → when to forget it */
+  /** @type {Map<string, { startedAt: number, forgetAt: number }>} transaction id → when it started, when to forget it */
   const transactions = new Map();
 
   /** @param {unknown} body */
   async function startTransaction(body) {
     const options = transactionOptions(body);
     const now = Date.now();
-    for (const [id, forgetAt] of transactions) if (forgetAt < now) transactions.delete(id);
+    for (const [id, { forgetAt }] of transactions) if (forgetAt < now) transactions.delete(id);
     const result = await engine.startTransaction(options);
     if (typeof result?.id === 'string') {
-      transactions.set(result.id, now + options.max_wait + options.timeout + TRANSACTION_GRACE_MS);
+      // The engine's timeout runs from here: once it has the connection and began.
+      const startedAt = Date.now();
+      transactions.set(result.id, { startedAt, forgetAt: startedAt + options.timeout + TRANSACTION_GRACE_MS });
     }
     return result;
   }
@@ -197,14 +217,22 @@ export async function bridgeHandler({ engine, datamodel, maxBodyBytes }) {
   /** @param {string} id @param {'commit' | 'rollback'} verb */
   async function endTransaction(id, verb) {
     // A closed id stays known until forgotten: the engine answers "Transaction already closed" as the native one.
-    if (!transactions.has(id)) return transactionNotFound();
+    // The native engine answers an unknown id with 404 here (err_to_http_resp), and with 200 on a query.
+    if (!transactions.has(id)) throw new TransactionApiError(transactionNotFoundError());
     const result = verb === 'commit' ? await engine.commitTransaction(id) : await engine.rollbackTransaction(id);
     return result ?? {};
   }
 
   /** @param {any} body @param {string | undefined} transactionId */
   async function runQuery(body, transactionId) {
-    if (transactionId !== undefined && !transactions.has(transactionId)) return transactionNotFound();
+    if (transactionId === undefined) return runRequest(body, undefined);
+    const transaction = transactions.get(transactionId);
+    if (!transaction) return transactionNotFound();
+    return withTimePassed(await runRequest(body, transactionId), transaction.startedAt);
+  }
+
+  /** @param {any} body @param {string | undefined} transactionId */
+  async function runRequest(body, transactionId) {
     if (body !== null && typeof body === 'object' && 'batch' in body) return runBatch(body, transactionId);
     const { alias, request } = translate(body);
     return graphqlResponse(await metrics.measure(() => engine.execute(requestJson(request), transactionId)), alias);

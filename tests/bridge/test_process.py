@@ -95,7 +95,7 @@ def test_malformed_requests_get_errors_and_the_bridge_keeps_serving(
     status, body = post(port, "/", json.dumps({"query": "query { result: dropEverything { id } }"}).encode())
     assert status == 400 and "Unknown operation" in body["errors"][0]["error"]
     status, body = post(port, "/transaction/nope/commit", b"")
-    assert status == 200 and body["errors"][0]["user_facing_error"]["error_code"] == "P2028"
+    assert status == 404 and body["error_code"] == "P2028"
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/",
         data=json.dumps({"query": "query { result: findManyAuthor { id } }"}).encode(),

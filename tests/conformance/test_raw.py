@@ -62,8 +62,19 @@ def test_execute_raw_counts_rows_in_a_batch_and_a_transaction(db: Any) -> None:
     assert db.user.count() == 0
 
 
-def test_a_raw_enum_list_comes_back_as_array_text(db: Any) -> None:
-    """A known difference (README): adapter-pg reads arrays of a schema's own enums as text; a cast gives a list."""
+def test_a_raw_enum_list_comes_back_as_a_list(db: Any) -> None:
+    """As the native engine: a list (adapter-pg alone read arrays of a schema's own enums as array text)."""
     db.sample.create(data={"roles": ["admin", "editor"]})
-    row = db.query_first('SELECT roles, roles::text[] AS listed FROM "Sample"')
-    assert row == {"roles": "{admin,editor}", "listed": ["admin", "editor"]}
+    db.sample.create(data={"roles": []})
+    query = 'SELECT roles, roles::text[] AS listed, role FROM "Sample" ORDER BY id'
+    expected = [
+        {"roles": ["admin", "editor"], "listed": ["admin", "editor"], "role": "reader"},
+        {"roles": [], "listed": [], "role": "reader"},
+    ]
+    assert db.query_raw(query) == expected
+    with db.tx() as tx:
+        assert tx.query_raw(query) == expected
+    assert db.query_first('SELECT NULL::"Role"[] AS nothing, ARRAY[\'admin\', NULL]::"Role"[] AS partly') == {
+        "nothing": None,
+        "partly": ["admin", None],
+    }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import timedelta
 from typing import Any
@@ -75,6 +76,8 @@ def test_expired_transaction_raises_and_its_commit_fails(db: Any, conformance: C
     with pytest.raises(conformance.errors.TransactionExpiredError) as raised:
         tx.user.count()
     assert str(raised.value).startswith(EXPIRED)
+    passed = re.search(r"however (\d+) ms passed since the start of the transaction", str(raised.value))
+    assert passed and 500 <= int(passed[1]) < 5_000, str(raised.value)
     with pytest.raises(conformance.package.engine.errors.UnprocessableEntityError):
         manager.commit()
     assert db.user.count() == 0
@@ -90,3 +93,27 @@ def test_transactions_run_at_the_server_default_isolation(db: Any) -> None:
 def test_transaction_max_wait(db: Any) -> None:
     with db.tx(max_wait=timedelta(seconds=1), timeout=timedelta(seconds=2)) as tx:
         assert tx.user.count() == 0
+
+
+def test_a_failed_commit_or_rollback_raises(db: Any, conformance: Conformance) -> None:
+    """The native engine's statuses: a closed transaction 422, an unknown id 404; never taken for a success."""
+    manager = db.tx()
+    manager.start()
+    manager.commit()
+    with pytest.raises(conformance.package.engine.errors.UnprocessableEntityError):
+        manager.commit()
+    with pytest.raises(conformance.package.engine.errors.UnprocessableEntityError):
+        manager.rollback()
+    for end in (db._engine.commit_transaction, db._engine.rollback_transaction):
+        with pytest.raises(conformance.package.engine.errors.EngineRequestError) as raised:
+            end("no-such-transaction")
+        assert raised.value.response.status == 404
+        assert '"error_code":"P2028"' in str(raised.value)
+
+
+def test_a_failed_transaction_start_raises_the_engines_error(db: Any, conformance: Conformance) -> None:
+    """Not a KeyError on the missing id: the native engine answers a failed start with an error status."""
+    with pytest.raises(conformance.package.engine.errors.EngineRequestError) as raised:
+        db._engine.start_transaction(content='{"max_wait": 2000, "timeout": 5000, "isolation_level": "Sometimes"}')
+    assert raised.value.response.status == 500
+    assert "isolation level" in str(raised.value).lower()

@@ -8,8 +8,6 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-import pytest
-
 from tests.conformance.conftest import Conformance
 
 UTC = dt.UTC
@@ -130,10 +128,10 @@ def test_numeric_operations_and_filters(db: Any) -> None:
     assert db.sample.count(where={"blob": None}) == 1
 
 
-def test_a_money_column_cannot_be_read_back(db: Any, conformance: Conformance) -> None:
-    """A known difference (README): adapter-pg hands PostgreSQL's money text ('1,234.56') to the engine."""
-    with pytest.raises(conformance.errors.DataError, match="invalid numeric value when parsing"):
-        db.sample.create(data={"money": Decimal("1234.56")})
-    assert db.query_first('SELECT money::numeric AS amount FROM "Sample"')["amount"] == 1234.56
-    with pytest.raises(conformance.errors.DataError, match="invalid numeric value when parsing"):
-        db.sample.find_first()
+def test_a_money_column_reads_back_as_a_decimal(db: Any) -> None:
+    """As the native engine, which reads money as a number: not PostgreSQL's text of it ('$1,234.56')."""
+    assert db.sample.create(data={"money": Decimal("1234567.89")}).money == Decimal("1234567.89")
+    assert db.sample.create(data={"money": Decimal("-0.05")}).money == Decimal("-0.05")
+    found = db.sample.find_many(where={"money": {"gt": Decimal("0")}})
+    assert [sample.money for sample in found] == [Decimal("1234567.89")]
+    assert db.query_raw('SELECT money FROM "Sample" ORDER BY id') == [{"money": 1234567.89}, {"money": -0.05}]
