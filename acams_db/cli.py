@@ -8,6 +8,7 @@ import gc
 import inspect
 import json
 import os
+import re
 import sys
 import textwrap
 from collections.abc import Callable
@@ -59,15 +60,19 @@ class _Command(typer.core.TyperCommand):
 
     Typer 0.29 writes `{name}`, `<list[str]>` and `<bool>` there, which read as syntax to type (`--force true` is
     refused). Defaults are said once, in the help texts. Paragraphs are wrapped between words only, never at a
-    hyphen inside --allow-production.
+    hyphen inside --allow-production, nor inside a `code span`.
     """
 
     def format_help_text(self, ctx: Context, formatter: HelpFormatter) -> None:
         width = max(formatter.width - formatter.current_indent, 40)
         for paragraph in inspect.cleandoc(self.help or "").split("\n\n"):
             formatter.write_paragraph()
-            lines = textwrap.wrap(" ".join(paragraph.split()), width - 2, break_on_hyphens=False)
-            formatter.write("".join(f"{' ' * (formatter.current_indent + 2)}{line}\n" for line in lines))
+            # A `code span` stays on one line: its spaces are not places to break.
+            text = _CODE_SPAN.sub(lambda span: span[0].replace(" ", "\0"), " ".join(paragraph.split()))
+            lines = textwrap.wrap(text, width - 2, break_on_hyphens=False)
+            formatter.write(
+                "".join(f"{' ' * (formatter.current_indent + 2)}{line}\n" for line in lines).replace("\0", " ")
+            )
 
     def collect_usage_pieces(self, ctx: Context) -> list[str]:
         arguments = [param for param in self.get_params(ctx) if isinstance(param, typer.core.TyperArgument)]
@@ -87,6 +92,9 @@ class _Command(typer.core.TyperCommand):
             if rows:
                 with formatter.section(title):
                     formatter.write_dl(rows)
+
+
+_CODE_SPAN = re.compile(r"`[^`]*`")
 
 
 def _argument_metavar(argument: typer.core.TyperArgument) -> str:

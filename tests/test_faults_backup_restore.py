@@ -353,6 +353,7 @@ class Refusal:
     environment: str = "staging"  # where a restore backs up first: a refusal must come before that
     arguments: tuple[str, ...] = ("--force",)
     typed: str | None = None  # typed on a terminal
+    declined: bool = False  # a person's no: "Nothing done." and exit 0, not a failure
 
 
 REFUSALS = {
@@ -370,7 +371,7 @@ REFUSALS = {
     ),
     "an archive of another schema": Refusal(_of_another_schema, "but this database uses 'public'"),
     "no confirmation off a terminal": Refusal(_untouched, "needs confirmation", arguments=()),
-    "a declined confirmation": Refusal(_untouched, "Aborted", arguments=(), typed="n\n"),
+    "a declined confirmation": Refusal(_untouched, "Nothing done.", arguments=(), typed="n\n", declined=True),
     "production without consent": Refusal(
         _untouched, "pass --allow-production and --database", "production", ("--allow-production",)
     ),
@@ -392,7 +393,7 @@ def test_a_refused_restore_changes_no_file_and_nothing_in_the_database(scene: Sc
         code, output = result.returncode, result.stderr
     else:
         code, output = run_on_a_terminal(scene, command, case.typed, **environment)
-    assert code != 0 and case.message in output, output
+    assert (code == 0) == case.declined and case.message in output, output
     assert "Traceback" not in output
     assert files(scene.project.root / "backups") == kept
     assert database_fingerprint(url) == before
