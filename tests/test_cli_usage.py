@@ -137,9 +137,8 @@ def test_resolve_ends_once_the_record_is_written(project: Project, postgres: Pos
     assert seconds < 8, f"resolve took {seconds:.1f} s"  # 1.7 s here on a loaded machine; 12 s with the wait
 
 
-@pytest.mark.slow
 def test_a_client_generated_by_hand_from_another_schema_is_regenerated(project: Project, tmp_path: Path) -> None:
-    """Add a field, `prisma generate`, remove it: make generate said "up to date" and queries failed. About 25 s.
+    """Add a field, `prisma generate`, remove it: make generate said "up to date" and queries failed.
 
     The client is generated into a copy of the prisma package first on PYTHONPATH, not into the shared one.
     """
