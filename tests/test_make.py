@@ -23,6 +23,8 @@ FLAGS = [
     ("studio", "read_only", "--read-only"),
     ("bench", "quick", "--quick"),
 ]
+# What those targets need besides the flag (a missing one stops make first).
+REQUIRED = {"migrate": ["name=add_user_timezone"], "restore": ["file=backups/development/x.dump"]}
 ON = ["1", "true", "yes", "TRUE", "Yes"]
 OFF = ["0", "false", "no", "", "FALSE", "No"]
 BAD = ["maybe", "2", "on", "%", "yes no"]
@@ -58,14 +60,22 @@ def command_of(result: subprocess.CompletedProcess[str], target: str) -> str:
 @pytest.mark.parametrize(("target", "variable", "option"), FLAGS)
 def test_yes_values_turn_a_flag_on_in_any_case(project: Project, target: str, variable: str, option: str) -> None:
     for value in ON:
-        assert option in command_of(make(project, "-n", target, f"{variable}={value}"), target).split(), value
+        assert (
+            option
+            in command_of(make(project, "-n", target, *REQUIRED.get(target, []), f"{variable}={value}"), target).split()
+        ), value
 
 
 @pytest.mark.parametrize(("target", "variable", "option"), FLAGS)
 def test_no_values_and_empty_leave_a_flag_off(project: Project, target: str, variable: str, option: str) -> None:
     for value in OFF:
-        assert option not in command_of(make(project, "-n", target, f"{variable}={value}"), target).split(), value
-    assert option not in command_of(make(project, "-n", target), target).split()
+        assert (
+            option
+            not in command_of(
+                make(project, "-n", target, *REQUIRED.get(target, []), f"{variable}={value}"), target
+            ).split()
+        ), value
+    assert option not in command_of(make(project, "-n", target, *REQUIRED.get(target, [])), target).split()
 
 
 @pytest.mark.parametrize(("target", "variable", "option"), FLAGS)
@@ -73,7 +83,7 @@ def test_any_other_value_is_a_usage_error_naming_the_variable(
     project: Project, target: str, variable: str, option: str
 ) -> None:
     for value in BAD:
-        result = make(project, "-n", target, f"{variable}={value}")
+        result = make(project, "-n", target, *REQUIRED.get(target, []), f"{variable}={value}")
         assert result.returncode == 2, value
         assert f"{variable}={value}: expected 1/true/yes or 0/false/no" in result.stderr
         assert "acams-db" not in result.stdout  # stopped before the command
