@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import pty
 import re
 import shutil
 import subprocess
@@ -86,25 +85,6 @@ def test_hints_after_acams_db_name_its_options(project: Project) -> None:
         assert "force=1" not in refused.stderr
 
 
-def on_a_terminal(project: Project, command: list[str], answer: str) -> tuple[int, str]:
-    """Run `command` in the project copy with a terminal as its input, typing `answer`; its exit code and output."""
-    controller, terminal = pty.openpty()
-    process = subprocess.Popen(
-        command,
-        cwd=project.root,
-        env=project.environment(MAKEFLAGS=None, MFLAGS=None, MAKELEVEL=None),
-        stdin=terminal,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    os.close(terminal)
-    os.write(controller, answer.encode())
-    output, _ = process.communicate(timeout=120)
-    os.close(controller)
-    return process.returncode, output
-
-
 def test_a_declined_prompt_does_nothing_and_is_no_error_under_make_either(
     project: Project, postgres: PostgresServer
 ) -> None:
@@ -115,7 +95,7 @@ def test_a_declined_prompt_does_nothing_and_is_no_error_under_make_either(
     before = postgres.psql(applied, url=project.database_url)
     make = ["make", "--no-print-directory", f"VENV={REPOSITORY / '.venv'}"]
     for command in ([sys.executable, "-m", "acams_db", "rollback"], [*make, "rollback"], [*make, "reset"]):
-        code, output = on_a_terminal(project, command, "n\n")
+        code, output = project.on_a_terminal(command, "n\n", MAKEFLAGS=None, MFLAGS=None, MAKELEVEL=None)
         assert code == 0, output
         assert output.rstrip().endswith("Nothing done."), output
         assert "Error" not in output and "Aborted" not in output

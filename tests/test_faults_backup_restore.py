@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import pty
 import shutil
 import signal
 import subprocess
@@ -401,18 +400,4 @@ def test_a_refused_restore_changes_no_file_and_nothing_in_the_database(scene: Sc
 
 def run_on_a_terminal(scene: Scene, arguments: list[str], answer: str, **env: str) -> tuple[int, str]:
     """Run `acams-db ARGUMENTS` with a terminal as its input, typing `answer`; its exit code and output."""
-    controller, terminal = pty.openpty()
-    command = subprocess.Popen(
-        [sys.executable, "-m", "acams_db", *arguments],
-        cwd=scene.project.root,
-        env=scene.project.environment(**env),
-        stdin=terminal,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    os.close(terminal)
-    os.write(controller, answer.encode())
-    output, _ = command.communicate(timeout=120)
-    os.close(controller)
-    return command.returncode, output
+    return scene.project.on_a_terminal([sys.executable, "-m", "acams_db", *arguments], answer, **env)
