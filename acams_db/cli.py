@@ -45,8 +45,23 @@ from acams_db.errors import ToolchainError
 from acams_db.naming import check_descriptive_name
 from acams_db.settings import ENVIRONMENT_VARIABLE, ENVIRONMENTS, Settings, load_settings
 
+
+class _Group(typer.core.TyperGroup):
+    """The command list gives each command's first paragraph whole, wrapped; click cut it at about 50 characters."""
+
+    def format_commands(self, ctx: Context, formatter: HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, " ".join(inspect.cleandoc(command.help or "").split("\n\n")[0].split())))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
 app = typer.Typer(
     name="acams-db",
+    cls=_Group,
     help="Database toolchain of the ACAMS Learning System (Prisma Migrate, Prisma Client Python, embedded PostgreSQL).",
     no_args_is_help=True,
     add_completion=False,
@@ -475,7 +490,7 @@ def seed(
 def generate_client(
     force: Annotated[bool, typer.Option("--force", help="Generate even if nothing changed.")] = False,
 ) -> None:
-    """Generate Prisma Client Python from schema.prisma (skipped when its inputs are unchanged)."""
+    """Generate Prisma Client Python from schema.prisma, unless the client installed was generated from it as it is."""
     settings = load_settings(None)
     changed = generate.generate(settings, force=force)
     typer.echo("Generated Prisma Client Python." if changed else "Prisma Client Python is up to date.")

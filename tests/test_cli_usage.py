@@ -52,6 +52,7 @@ def test_help_of_every_command_shows_no_types_braces_doubled_defaults_or_early_l
         assert "[default:" not in text, where  # each default is said once, in the option's own help
         assert all(len(line) <= max(HELP_WIDTH, 80) for line in text.splitlines()), where
         assert not any(line.rstrip().endswith(("-", "—")) for line in text.splitlines()), where  # no split word
+        assert not any(line.endswith("...") for line in text.splitlines()[1:]), where  # no summary cut short
         for paragraph in description_paragraphs(text):
             for line, following in itertools.pairwise(paragraph):
                 # A line ends early only when the next word would not have fitted on it.
