@@ -725,6 +725,14 @@ def rollback_last(
     )
 
 
+def _environment_to_deploy(environment: str | None) -> str:
+    """The environment named by --env or ACAMS_ENV (the variable or .env); named nowhere, production."""
+    if environment or os.environ.get(ENVIRONMENT_VARIABLE):
+        return environment or os.environ[ENVIRONMENT_VARIABLE]
+    named = load_settings(None).environment  # development when .env names none
+    return named if named != "development" else "production"
+
+
 @_command("preflight")
 def run_preflight(
     environment: Annotated[
@@ -732,6 +740,7 @@ def run_preflight(
         typer.Option(
             "--env",
             metavar="ENV",
+            callback=_environment_to_deploy,
             help="The environment about to be deployed (default: ACAMS_ENV, in the variable or in .env; else "
             "production).",
         ),
@@ -746,7 +755,7 @@ def run_preflight(
     """
     from acams_db import preflight
 
-    settings = _preflight_settings(environment)
+    settings = load_settings(environment)
     typer.echo(f"environment: {settings.environment}", err=True)
     checks = preflight.preflight(settings)
     marks = {preflight.Outcome.PASSED: "ok  ", preflight.Outcome.FAILED: "FAIL", preflight.Outcome.PERSON: "you "}
@@ -759,14 +768,6 @@ def run_preflight(
     _emit(as_json, {"ready": not verdict, "checks": [check.as_dict() for check in checks]}, "\n".join(lines))
     if verdict:
         raise typer.Exit(1)
-
-
-def _preflight_settings(environment: str | None) -> Settings:
-    """The environment named by --env or ACAMS_ENV; named nowhere (development by default), production."""
-    settings = load_settings(environment)
-    if environment or os.environ.get(ENVIRONMENT_VARIABLE) or settings.environment != "development":
-        return settings
-    return load_settings("production")
 
 
 def main() -> None:
