@@ -2,7 +2,10 @@
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
-CLI := $(VENV)/bin/acams-db
+# Every target takes the environment the same way: env=staging on make's command line, else the ACAMS_ENV
+# variable, else acams-db's default (development; preflight: production). ACAMS_VIA_MAKE=1 makes acams-db word
+# its hints for make (force=1, name=...) instead of for its own options (--force, NAME).
+CLI := $(if $(env),ACAMS_ENV="$(env)" )ACAMS_VIA_MAKE=1 $(VENV)/bin/acams-db
 PYTEST := $(VENV)/bin/pytest
 PYTHON_INSTALLED := $(VENV)/.installed
 NODE_INSTALLED := node_modules/.installed
@@ -18,6 +21,9 @@ _flag_value = $(call _lowercase,$(strip $($(1))))
 _flag_off = $(if $(1),$(call _one_of,$(1),0 false no),off)
 # Non-empty when $(1) is exactly one of the words $(2) (compared as text, never as a % pattern).
 _one_of = $(if $(filter 1,$(words $(1))),$(filter $(2),$(1)))
+# $(call required,name,add_user_timezone) gives $(name), or stops make with a usage error (exit 2) saying what
+# to add, before the command runs.
+required = $(if $(strip $($(1))),$($(1)),$(error $(1)= is needed, e.g. make $@ $(1)=$(2)))
 _lowercase = $(subst A,a,$(subst B,b,$(subst C,c,$(subst D,d,$(subst E,e,$(subst F,f,$(subst G,g,$(subst H,h,$(subst \
        I,i,$(subst J,j,$(subst K,k,$(subst L,l,$(subst M,m,$(subst N,n,$(subst O,o,$(subst P,p,$(subst Q,q,$(subst \
        R,r,$(subst S,s,$(subst T,t,$(subst U,u,$(subst V,v,$(subst W,w,$(subst X,x,$(subst Y,y,$(subst Z,z,$(1)))))))))))))))))))))))))))
@@ -44,7 +50,7 @@ $(NODE_INSTALLED): package.json package-lock.json
 	touch $@
 
 migrate: install
-	$(CLI) migrate "$(name)" $(call flag,create_only,--create-only)
+	$(CLI) migrate "$(call required,name,add_user_timezone)" $(call flag,create_only,--create-only)
 
 deploy: install
 	$(CLI) deploy $(call flag,no_backup,--no-backup)
@@ -59,7 +65,8 @@ reset: install
 	$(CLI) reset $(call flag,force,--force)
 
 resolve: install
-	$(CLI) resolve "$(name)" --as "$(as)"
+	$(CLI) resolve "$(call required,name,20261124_101500_add_user_timezone)" \
+		--as "$(call required,as,rolled-back (or as=applied))"
 
 backup: install
 	$(CLI) backup $(if $(label),--label "$(label)")
@@ -68,7 +75,7 @@ backups: install
 	$(CLI) backups
 
 restore: install
-	$(CLI) restore "$(file)" $(call flag,force,--force) $(call flag,allow_production,--allow-production) \
+	$(CLI) restore "$(call required,file,backups/development/20261124_101500_manual.dump)" $(call flag,force,--force) $(call flag,allow_production,--allow-production) \
 		$(if $(database),--database "$(database)")
 
 generate: install
@@ -85,17 +92,17 @@ lint-migrations: install
 	$(CLI) lint-migrations
 
 migrate-data: install
-	$(CLI) migrate-data "$(name)"
+	$(CLI) migrate-data "$(call required,name,backfill_new_field)"
 
 revert: install
-	$(CLI) revert "$(name)"
+	$(CLI) revert "$(call required,name,add_user_timezone)"
 
 rollback: install
 	$(CLI) rollback $(call flag,force,--force) $(call flag,dry_run,--dry-run)
 
-# The checklist before a deploy; production unless env=staging.
+# The checklist before a deploy: of production unless env= or ACAMS_ENV names another environment.
 preflight: install
-	$(CLI) preflight --env "$(or $(env),production)"
+	$(CLI) preflight
 
 database: install
 	$(CLI) database

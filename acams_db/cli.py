@@ -5,17 +5,29 @@ from __future__ import annotations
 import asyncio
 import functools
 import gc
+import inspect
 import json
+import os
+import re
 import sys
+import textwrap
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+import typer.core
+
+# Typer 0.29 runs its own copy of click: its commands and parameters are of these classes.
+from typer._click.core import Context
+from typer._click.formatting import HelpFormatter
+from typer.models import CommandFunctionType
 
 # The modules built on pglast (review, lint, revert, rollback, preflight and their display) are imported by the
 # commands that use them: pglast takes a tenth of a second to load, which every other command would pay.
 from acams_db import (
     backups,
+    caller,
     data_migration,
     deployment,
     embedded,
@@ -31,19 +43,92 @@ from acams_db import studio as studio_module
 from acams_db.database import Database
 from acams_db.errors import ToolchainError
 from acams_db.naming import check_descriptive_name
-from acams_db.settings import ENVIRONMENTS, Settings, load_settings
+from acams_db.settings import ENVIRONMENT_VARIABLE, ENVIRONMENTS, Settings, load_settings
+
+
+class _Group(typer.core.TyperGroup):
+    """The command list gives each command's first paragraph whole, wrapped; click cut it at about 50 characters."""
+
+    def format_commands(self, ctx: Context, formatter: HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, " ".join(inspect.cleandoc(command.help or "").split("\n\n")[0].split())))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
 
 app = typer.Typer(
     name="acams-db",
+    cls=_Group,
     help="Database toolchain of the ACAMS Learning System (Prisma Migrate, Prisma Client Python, embedded PostgreSQL).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # click's plain help: paragraphs wrapped to the terminal, no boxes
 )
+
+
+class _Command(typer.core.TyperCommand):
+    """Help laid out as click lays it out: NAME and [NAMES]... in the usage line, `--option VALUE`, no types.
+
+    Typer 0.29 writes `{name}`, `<list[str]>` and `<bool>` there, which read as syntax to type (`--force true` is
+    refused). Defaults are said once, in the help texts. Paragraphs are wrapped between words only, never at a
+    hyphen inside --allow-production, nor inside a `code span`.
+    """
+
+    def format_help_text(self, ctx: Context, formatter: HelpFormatter) -> None:
+        width = max(formatter.width - formatter.current_indent, 40)
+        for paragraph in inspect.cleandoc(self.help or "").split("\n\n"):
+            formatter.write_paragraph()
+            # A `code span` stays on one line: its spaces are not places to break.
+            text = _CODE_SPAN.sub(lambda span: span[0].replace(" ", "\0"), " ".join(paragraph.split()))
+            lines = textwrap.wrap(text, width - 2, break_on_hyphens=False)
+            formatter.write(
+                "".join(f"{' ' * (formatter.current_indent + 2)}{line}\n" for line in lines).replace("\0", " ")
+            )
+
+    def collect_usage_pieces(self, ctx: Context) -> list[str]:
+        arguments = [param for param in self.get_params(ctx) if isinstance(param, typer.core.TyperArgument)]
+        return [self.options_metavar or "", *map(_argument_metavar, arguments)]
+
+    def format_options(self, ctx: Context, formatter: HelpFormatter) -> None:
+        arguments: list[tuple[str, str]] = []
+        options: list[tuple[str, str]] = []
+        for param in self.get_params(ctx):
+            if isinstance(param, typer.core.TyperArgument):
+                arguments.append((_argument_metavar(param), getattr(param, "help", None) or ""))
+            elif isinstance(param, typer.core.TyperOption) and not param.hidden:
+                names = ", ".join(param.opts) + "".join(f" / {name}" for name in param.secondary_opts)
+                value = "" if param.is_flag else f" {param.metavar or (param.name or '').upper()}"
+                options.append((names + value, param.help or ""))
+        for title, rows in (("Arguments", arguments), ("Options", options)):
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)
+
+
+_CODE_SPAN = re.compile(r"`[^`]*`")
+
+
+def _argument_metavar(argument: typer.core.TyperArgument) -> str:
+    name = argument.metavar or (argument.name or "").upper()
+    name = name if argument.required else f"[{name}]"
+    return name + ("..." if argument.nargs != 1 else "")
+
+
+def _command(name: str | None = None, *, hidden: bool = False) -> Callable[[CommandFunctionType], CommandFunctionType]:
+    return app.command(name, cls=_Command, hidden=hidden)
+
 
 EnvironmentOption = Annotated[
     str | None,
-    typer.Option("--env", help=f"Environment: {', '.join(ENVIRONMENTS)} (default: ACAMS_ENV, else development)."),
+    typer.Option(
+        "--env",
+        metavar="ENV",
+        help=f"{', '.join(ENVIRONMENTS)} (default: the ACAMS_ENV variable, else ACAMS_ENV in .env, else development).",
+    ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout for scripts.")]
 # For the commands that ask before changing data (see _confirm).
@@ -62,7 +147,7 @@ def _emit(as_json: bool, document: dict[str, Any], text: str) -> None:
     typer.echo(json.dumps(document, indent=2) if as_json else text)
 
 
-@app.command()
+@_command()
 def setup(environment: EnvironmentOption = None, as_json: JsonOption = False) -> None:
     """The one-command set-up of development: apply pending migrations, generate the client, seed the questions."""
     settings = load_settings(environment)
@@ -82,9 +167,11 @@ def setup(environment: EnvironmentOption = None, as_json: JsonOption = False) ->
     )
 
 
-@app.command()
+@_command()
 def migrate(
-    name: Annotated[str, typer.Argument(help="Descriptive lower snake_case name, e.g. add_user_timezone.")],
+    name: Annotated[
+        str, typer.Argument(metavar="NAME", help="Descriptive lower snake_case name, e.g. add_user_timezone.")
+    ],
     create_only: Annotated[
         bool, typer.Option("--create-only", help="Write the migration for review; do not apply it.")
     ] = False,
@@ -123,7 +210,7 @@ def migrate(
     )
 
 
-@app.command()
+@_command()
 def deploy(
     no_backup: Annotated[
         bool, typer.Option("--no-backup", help="Staging/production: deploy without the backup (logged).")
@@ -148,19 +235,26 @@ def _say(message: str) -> None:
     typer.echo(message, err=True)
 
 
-def _confirm(what: str, question: str, *, make_hint: str = "") -> None:
-    """Ask `question` on a terminal (aborting on no); off a terminal, refuse: scripts pass --force."""
+def _confirm(command: str, what: str, question: str) -> None:
+    """Ask `question` on a terminal; off a terminal, refuse: scripts pass --force (make: force=1).
+
+    No for an answer is not a failure: "Nothing done." and exit 0, so that make adds no "Error 1" to it.
+    """
     if not sys.stdin.isatty():
-        raise ToolchainError(f"{what} and needs confirmation: run it on a terminal, or pass --force{make_hint}.")
-    typer.confirm(question, abort=True)
+        hint = caller.spelled(make=f"add force=1 (make {command} ... force=1)", cli="pass --force")
+        raise ToolchainError(f"{what} and needs confirmation: run it on a terminal, or {hint}.")
+    if not typer.confirm(question):
+        typer.echo("Nothing done.", err=True)
+        raise typer.Exit(0)
 
 
-@app.command()
+@_command()
 def status(
     environment: EnvironmentOption = None,
     as_json: JsonOption = False,
     drift: Annotated[
-        bool, typer.Option(help="Also compare schema.prisma with the migrations (uses a shadow database).")
+        bool,
+        typer.Option(help="Compare schema.prisma with the migrations too, on a shadow database (default: --drift)."),
     ] = True,
 ) -> None:
     """Show applied, pending, failed, modified and missing migrations and schema drift.
@@ -194,7 +288,7 @@ def _status_text(result: migrations.MigrationStatus) -> str:
     return "\n".join(lines)
 
 
-@app.command()
+@_command()
 def reset(
     force: ForceOption = False,
     no_seed: Annotated[bool, typer.Option("--no-seed", help="Do not seed the question bank afterwards.")] = False,
@@ -211,9 +305,7 @@ def reset(
     database = _database(settings)
     if not force:
         _confirm(
-            "reset deletes all data",
-            f"Delete ALL data in {database.display} and re-apply every migration?",
-            make_hint=" (make reset force=1)",
+            "reset", "reset deletes all data", f"Delete ALL data in {database.display} and re-apply every migration?"
         )
     applied = migrations.reset(settings, database)
     if no_seed:
@@ -228,10 +320,12 @@ def reset(
     )
 
 
-@app.command()
+@_command()
 def resolve(
-    name: Annotated[str, typer.Argument(help="The failed migration's folder name.")],
-    resolution: Annotated[str, typer.Option("--as", help="rolled-back or applied.")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="The failed migration's folder name.")],
+    resolution: Annotated[
+        str, typer.Option("--as", metavar="rolled-back|applied", help="What happened to its changes.")
+    ],
     environment: EnvironmentOption = None,
 ) -> None:
     """Mark a failed migration as rolled back or applied (Prisma's migrate resolve)."""
@@ -240,9 +334,11 @@ def resolve(
     typer.echo(migrations.resolve(settings, database, name, resolution=resolution))
 
 
-@app.command()
+@_command()
 def backup(
-    label: Annotated[str, typer.Option("--label", help="A word saying why, e.g. before_import.")] = backups.MANUAL,
+    label: Annotated[
+        str, typer.Option("--label", metavar="WORD", help="A word saying why, e.g. before_import (default: manual).")
+    ] = backups.MANUAL,
     environment: EnvironmentOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -255,7 +351,7 @@ def backup(
     _emit(as_json, written.as_dict(), _backup_text(written))
 
 
-@app.command("backups")
+@_command("backups")
 def list_backups(environment: EnvironmentOption = None, as_json: JsonOption = False) -> None:
     """List the environment's backups, newest first, and one line for each other file there. Reads files only."""
     settings = load_settings(environment)
@@ -276,15 +372,19 @@ def _backup_text(found: backups.Backup) -> str:
     )
 
 
-@app.command()
+@_command()
 def restore(
-    file: Annotated[Path, typer.Argument(help="The .dump archive, e.g. backups/staging/20261124_101500_manual.dump.")],
+    file: Annotated[
+        Path,
+        typer.Argument(metavar="FILE", help="The .dump archive, e.g. backups/staging/20261124_101500_manual.dump."),
+    ],
     force: ForceOption = False,
     allow_production: Annotated[
         bool, typer.Option("--allow-production", help="Production: required, with --database.")
     ] = False,
     confirm_database: Annotated[
-        str | None, typer.Option("--database", help="Production: the target database's name, typed out.")
+        str | None,
+        typer.Option("--database", metavar="NAME", help="Production: the target database's name, typed out."),
     ] = None,
     environment: EnvironmentOption = None,
     as_json: JsonOption = False,
@@ -302,7 +402,7 @@ def restore(
             file,
             connect=lambda: _database(settings),
             consent=restoring.Consent(force, allow_production, confirm_database),
-            confirm=functools.partial(_confirm, "restore replaces all data"),
+            confirm=functools.partial(_confirm, "restore", "restore replaces all data"),
             say=_say,
         )
     safety = done.backup_before_restore
@@ -365,10 +465,10 @@ def _seed_text(report: seed_module.SeedReport) -> str:
     return "\n".join(lines)
 
 
-@app.command()
+@_command()
 def seed(
     file: Annotated[
-        Path, typer.Option("--file", help="The question bank (default data/questions.json).")
+        Path, typer.Option("--file", metavar="FILE", help="The question bank (default: data/questions.json).")
     ] = DEFAULT_BANK,
     prune: Annotated[bool, typer.Option("--prune", help="Deactivate questions that are not in the file.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change; write nothing.")] = False,
@@ -386,17 +486,17 @@ def seed(
     _emit(as_json, report.as_dict(), _seed_text(report))
 
 
-@app.command("generate")
+@_command("generate")
 def generate_client(
     force: Annotated[bool, typer.Option("--force", help="Generate even if nothing changed.")] = False,
 ) -> None:
-    """Generate Prisma Client Python from schema.prisma (skipped when its inputs are unchanged)."""
+    """Generate Prisma Client Python from schema.prisma, unless the client installed was generated from it as it is."""
     settings = load_settings(None)
     changed = generate.generate(settings, force=force)
     typer.echo("Generated Prisma Client Python." if changed else "Prisma Client Python is up to date.")
 
 
-@app.command("db-stop")
+@_command("db-stop")
 def db_stop() -> None:
     """Stop the embedded PostgreSQL server of this project."""
     settings = load_settings(None)
@@ -404,7 +504,7 @@ def db_stop() -> None:
     typer.echo("Embedded PostgreSQL stopped." if stopped else "Embedded PostgreSQL was not running.")
 
 
-@app.command("database")
+@_command("database")
 def show_database(environment: EnvironmentOption = None, as_json: JsonOption = False) -> None:
     """Show the environment and its database (password redacted), starting the embedded server if needed."""
     settings = load_settings(environment)
@@ -416,10 +516,11 @@ def show_database(environment: EnvironmentOption = None, as_json: JsonOption = F
     )
 
 
-@app.command()
+@_command()
 def studio(
     port: Annotated[
-        int | None, typer.Option("--port", help="Port on 127.0.0.1 (default: the first free from 5555).")
+        int | None,
+        typer.Option("--port", metavar="PORT", help="Port on 127.0.0.1 (default: the first free from 5555)."),
     ] = None,
     read_only: Annotated[
         bool, typer.Option("--read-only", help="Open read-only in development too (always so elsewhere).")
@@ -461,7 +562,7 @@ def studio(
     )
 
 
-@app.command("internal-database-url", hidden=True)
+@_command("internal-database-url", hidden=True)
 def internal_database_url(environment: EnvironmentOption = None) -> None:
     """For engine/project.mjs only: the unredacted URLs as JSON on a pipe."""
     if sys.stdout.isatty():
@@ -474,10 +575,11 @@ def internal_database_url(environment: EnvironmentOption = None) -> None:
 # Review, migration lint, data migrations and revert: the strategy document's rules as commands.
 
 
-@app.command()
+@_command()
 def review(
     names: Annotated[
-        list[str] | None, typer.Argument(help="Migration folders to review (default: every pending one).")
+        list[str] | None,
+        typer.Argument(metavar="NAMES", help="Migration folders to review (default: every pending one)."),
     ] = None,
     environment: EnvironmentOption = None,
     as_json: JsonOption = False,
@@ -505,7 +607,7 @@ def review(
     typer.echo(f"{len(reviews)} migration(s) reviewed." if reviews else "No pending migrations.")
 
 
-@app.command("lint-migrations")
+@_command("lint-migrations")
 def lint_migrations(as_json: JsonOption = False) -> None:
     """Check prisma_migrations/ against the migration rules; needs no database. Exit 1 on any error.
 
@@ -527,9 +629,11 @@ def lint_migrations(as_json: JsonOption = False) -> None:
     raise typer.Exit(1 if failed else 0)
 
 
-@app.command("migrate-data")
+@_command("migrate-data")
 def migrate_data(
-    name: Annotated[str, typer.Argument(help="Descriptive lower snake_case name, e.g. backfill_new_field.")],
+    name: Annotated[
+        str, typer.Argument(metavar="NAME", help="Descriptive lower snake_case name, e.g. backfill_new_field.")
+    ],
     as_json: JsonOption = False,
 ) -> None:
     """Create an empty data-only migration YYYYMMDD_HHMMSS_NAME from a transaction template, to fill in.
@@ -547,9 +651,11 @@ def migrate_data(
     )
 
 
-@app.command("revert")
+@_command("revert")
 def revert_migration(
-    name: Annotated[str, typer.Argument(help="The migration to revert: its folder or its descriptive name.")],
+    name: Annotated[
+        str, typer.Argument(metavar="NAME", help="The migration to revert: its folder or its descriptive name.")
+    ],
     environment: EnvironmentOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -578,7 +684,7 @@ def revert_migration(
     )
 
 
-@app.command("rollback")
+@_command("rollback")
 def rollback_last(
     force: ForceOption = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the down SQL; change nothing.")] = False,
@@ -608,7 +714,7 @@ def rollback_last(
             _emit(True, {**planned.as_dict(), "applied": False}, "")
         return
     if not force:
-        _confirm("rollback changes the database", f"Apply this to {database.display}?")
+        _confirm("rollback", "rollback changes the database", f"Apply this to {database.display}?")
     rollback.apply(settings, database, planned)
     folder = (settings.migrations_dir / planned.name).relative_to(settings.project_root)
     _emit(
@@ -619,11 +725,26 @@ def rollback_last(
     )
 
 
-@app.command("preflight")
+def _environment_to_deploy(environment: str | None) -> str:
+    """The environment named by --env or ACAMS_ENV (the variable or .env); named nowhere, production."""
+    if environment or os.environ.get(ENVIRONMENT_VARIABLE):
+        return environment or os.environ[ENVIRONMENT_VARIABLE]
+    named = load_settings(None).environment  # development when .env names none
+    return named if named != "development" else "production"
+
+
+@_command("preflight")
 def run_preflight(
     environment: Annotated[
-        str | None, typer.Option("--env", help="The environment about to be deployed (default: production).")
-    ] = "production",
+        str | None,
+        typer.Option(
+            "--env",
+            metavar="ENV",
+            callback=_environment_to_deploy,
+            help="The environment about to be deployed (default: ACAMS_ENV, in the variable or in .env; else "
+            "production).",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """The deployment checklist: each item passed, failed or needs a person. Exit 1 when any failed.

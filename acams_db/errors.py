@@ -17,6 +17,12 @@ class ToolchainError(Exception):
             self.exit_code = exit_code
 
 
+class UsageError(ToolchainError):
+    """The command line asked for something that does not exist (an unknown environment, a bad value)."""
+
+    exit_code = 2
+
+
 class SetupMissingError(ToolchainError):
     """A part of the installation is missing; the message says what to run."""
 

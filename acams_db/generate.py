@@ -7,14 +7,16 @@ import hashlib
 import importlib.metadata
 import importlib.util
 import re
-import sys
 from pathlib import Path
 
 from acams_db.errors import SetupMissingError, ToolchainError
 from acams_db.prisma_cli import run_prisma
 from acams_db.settings import Settings
 
-STAMP_NAME = ".acams-client-inputs.sha256"
+# Written into the generated package, beside the copy of schema.prisma that Prisma Client Python puts there: the
+# digest of everything the client was generated from.
+INPUTS_NAME = ".acams-client-inputs.sha256"
+_PARTIAL_TYPES = re.compile(r'^\s*partial_type_generator\s*=\s*"([^"]*)"', re.MULTILINE)
 # Prisma Client Python reads its configuration ([tool.prisma]: the engine version it expects, the CLI's) from
 # the pyproject.toml of the current folder (prisma/_config.py, Config.load): a script run from any other folder
 # expected the engine of Prisma Client Python's own release and failed with MismatchedVersionsError. The
@@ -31,7 +33,9 @@ _SESSIONS = {
 def client_inputs_digest(settings: Settings) -> str:
     """A digest of everything the generated client depends on."""
     digest = hashlib.sha256()
-    for path in (settings.schema_path, settings.project_root / "package-lock.json"):
+    schema = settings.schema_path.read_text() if settings.schema_path.is_file() else ""
+    partial_types = [settings.project_root / script for script in _PARTIAL_TYPES.findall(schema)]
+    for path in (settings.schema_path, settings.project_root / "package-lock.json", *partial_types):
         digest.update(path.read_bytes() if path.is_file() else b"")
     digest.update(importlib.metadata.version("prisma").encode())
     # How the generated client is post-processed (below).
@@ -41,23 +45,38 @@ def client_inputs_digest(settings: Settings) -> str:
     return digest.hexdigest()
 
 
-def _stamp_path() -> Path:
-    return Path(sys.prefix) / STAMP_NAME
+def client_is_current(settings: Settings, package: Path) -> bool:
+    """Whether the client installed in `package` is the one acams-db generates from the current inputs.
+
+    Judged by the installed client, not by a note kept elsewhere: a `prisma generate` typed by hand replaces the
+    client (and its copy of schema.prisma) behind acams-db's back. Once a field was added, generated that way and
+    removed again, a stamp of the inputs matched and the client still had the field (issue #14).
+    """
+    generated_schema, inputs = package / "schema.prisma", package / INPUTS_NAME
+    return (
+        (package / "client.py").is_file()
+        and generated_schema.is_file()
+        and generated_schema.read_bytes() == settings.schema_path.read_bytes()
+        and inputs.is_file()
+        and inputs.read_text().strip() == client_inputs_digest(settings)
+        and _BAKED in (package / "_config.py").read_text()
+    )
 
 
 def generate(settings: Settings, *, force: bool = False) -> bool:
     """Generate the client into this Python environment; return False when it was already up to date."""
-    digest = client_inputs_digest(settings)
-    stamp = _stamp_path()
-    if not force and stamp.is_file() and stamp.read_text().strip() == digest and _client_is_generated():
+    package = _client_package()
+    if not force and client_is_current(settings, package):
         return False
+    # Gone while the package is rewritten: a generation stopped half-way is never taken for a current one.
+    (package / INPUTS_NAME).unlink(missing_ok=True)
     run_prisma(settings, ["generate"], database=None)
     bake_project_config(_client_package(), settings.project_root / "pyproject.toml")
     use_loopback_http(_client_package())
     # Compiled to bytecode now: where Python may not write bytecode (PYTHONDONTWRITEBYTECODE, as container images
     # often set, or a read-only install), every import would compile the client's half a megabyte of source again.
     compileall.compile_dir(_client_package(), quiet=1)
-    stamp.write_text(digest + "\n")
+    (package / INPUTS_NAME).write_text(client_inputs_digest(settings) + "\n")
     return True
 
 
@@ -96,8 +115,3 @@ def _client_package() -> Path:
     if spec is None or spec.origin is None:
         raise SetupMissingError("Prisma Client Python (PyPI prisma) is not installed. Run: make install")
     return Path(spec.origin).parent
-
-
-def _client_is_generated() -> bool:
-    package = _client_package()
-    return (package / "client.py").is_file() and _BAKED in (package / "_config.py").read_text()

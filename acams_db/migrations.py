@@ -13,9 +13,9 @@ from enum import IntEnum
 from pathlib import Path
 from types import FrameType
 
-from acams_db import engine_sql, manifest, naming
+from acams_db import caller, engine_sql, manifest, naming
 from acams_db.database import Database
-from acams_db.errors import RefusedError, ToolchainError
+from acams_db.errors import RefusedError, ToolchainError, UsageError
 from acams_db.prisma_cli import run_engine_script, run_prisma
 from acams_db.settings import Settings
 
@@ -354,7 +354,8 @@ def reset(settings: Settings, database: Database) -> list[str]:
 def resolve(settings: Settings, database: Database, name: str, *, resolution: str) -> str:
     """Mark failed migration `name` as rolled back or applied (Prisma's `migrate resolve`)."""
     if resolution not in ("rolled-back", "applied"):
-        raise ToolchainError(f"as must be rolled-back or applied, not {resolution!r}.", exit_code=2)
+        option = caller.spelled(make="as=", cli="--as")
+        raise UsageError(f"{option} must be rolled-back or applied, not {resolution!r}.")
     current = status(settings, database, check_schema_drift=False)
     if name not in current.failed:
         state = (

@@ -17,7 +17,7 @@ from dotenv.parser import parse_stream
 
 from acams_db import database_url
 from acams_db.database_url import redact as redact  # the toolchain's redaction, long imported from here
-from acams_db.errors import ToolchainError
+from acams_db.errors import ToolchainError, UsageError
 
 ENVIRONMENTS = ("development", "staging", "production")
 ENVIRONMENT_VARIABLE = "ACAMS_ENV"
@@ -77,7 +77,7 @@ def load_settings(environment: str | None = None, project_root: Path | None = No
     base = _read_env_file(root / ".env")
     chosen = environment or os.environ.get(ENVIRONMENT_VARIABLE) or base.get(ENVIRONMENT_VARIABLE) or "development"
     if chosen not in ENVIRONMENTS:
-        raise ToolchainError(f"Unknown environment {chosen!r}: expected one of {', '.join(ENVIRONMENTS)}.")
+        raise UsageError(f"Unknown environment {chosen!r}: expected one of {', '.join(ENVIRONMENTS)}.")
     files = (root / ".env", root / f".env.{chosen}")
     values = {**_environment_files(root, chosen), **os.environ}
     url = _url_setting(values, "DATABASE_URL", files, real_variables=True)

@@ -13,6 +13,7 @@ import { text } from 'node:stream/consumers';
 import { bindMigrationAwareSqlAdapterFactory } from '@prisma/driver-adapter-utils';
 import { ProjectPgAdapterFactory } from './pg-adapter.mjs';
 import { loadWasmGlue, withPanicMessage } from './wasm.mjs';
+import './wasm-timers.mjs';
 
 const SCHEMA_ENGINE = '@prisma/schema-engine-wasm/schema_engine_bg';
 const LOCK_FILE = 'migration_lock.toml';

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import shutil
 import subprocess
 import sys
@@ -118,6 +119,24 @@ class Project:
             text=True,
             check=False,
         )
+
+    def on_a_terminal(self, command: list[str], answer: str, **extra_env: str | None) -> tuple[int, str]:
+        """Run `command` in the project copy with a terminal as its input, typing `answer`; its exit code and output."""
+        controller, terminal = pty.openpty()
+        process = subprocess.Popen(
+            command,
+            cwd=self.root,
+            env=self.environment(**extra_env),
+            stdin=terminal,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        os.close(terminal)
+        os.write(controller, answer.encode())
+        output, _ = process.communicate(timeout=120)
+        os.close(controller)
+        return process.returncode, output
 
     def run_at_once(self, count: int, *arguments: str, **extra_env: str | None) -> list[dict[str, Any]]:
         """Start `count` processes of `acams-db ARGUMENTS --json` together; each must exit 0. Their JSON outputs."""

@@ -23,17 +23,20 @@ FLAGS = [
     ("studio", "read_only", "--read-only"),
     ("bench", "quick", "--quick"),
 ]
+# What those targets need besides the flag (a missing one stops make first).
+REQUIRED = {"migrate": ["name=add_user_timezone"], "restore": ["file=backups/development/x.dump"]}
 ON = ["1", "true", "yes", "TRUE", "Yes"]
 OFF = ["0", "false", "no", "", "FALSE", "No"]
 BAD = ["maybe", "2", "on", "%", "yes no"]
 
 
-def make(project: Project, *arguments: str) -> subprocess.CompletedProcess[str]:
-    """Run make in the project copy, with the repository's installed environment."""
+def make(project: Project, *arguments: str, **variables: str) -> subprocess.CompletedProcess[str]:
+    """Run make in the project copy, with the repository's installed environment and the shell's `variables`."""
     return subprocess.run(
         ["make", "--no-print-directory", f"VENV={REPOSITORY / '.venv'}", *arguments],
         cwd=project.root,
-        env=project.environment(MAKEFLAGS=None, MFLAGS=None, MAKELEVEL=None),  # not the outer make's, under make test
+        # Not the outer make's flags, under make test.
+        env=project.environment(MAKEFLAGS=None, MFLAGS=None, MAKELEVEL=None, **variables),
         capture_output=True,
         text=True,
         check=False,
@@ -57,14 +60,22 @@ def command_of(result: subprocess.CompletedProcess[str], target: str) -> str:
 @pytest.mark.parametrize(("target", "variable", "option"), FLAGS)
 def test_yes_values_turn_a_flag_on_in_any_case(project: Project, target: str, variable: str, option: str) -> None:
     for value in ON:
-        assert option in command_of(make(project, "-n", target, f"{variable}={value}"), target).split(), value
+        assert (
+            option
+            in command_of(make(project, "-n", target, *REQUIRED.get(target, []), f"{variable}={value}"), target).split()
+        ), value
 
 
 @pytest.mark.parametrize(("target", "variable", "option"), FLAGS)
 def test_no_values_and_empty_leave_a_flag_off(project: Project, target: str, variable: str, option: str) -> None:
     for value in OFF:
-        assert option not in command_of(make(project, "-n", target, f"{variable}={value}"), target).split(), value
-    assert option not in command_of(make(project, "-n", target), target).split()
+        assert (
+            option
+            not in command_of(
+                make(project, "-n", target, *REQUIRED.get(target, []), f"{variable}={value}"), target
+            ).split()
+        ), value
+    assert option not in command_of(make(project, "-n", target, *REQUIRED.get(target, [])), target).split()
 
 
 @pytest.mark.parametrize(("target", "variable", "option"), FLAGS)
@@ -72,7 +83,7 @@ def test_any_other_value_is_a_usage_error_naming_the_variable(
     project: Project, target: str, variable: str, option: str
 ) -> None:
     for value in BAD:
-        result = make(project, "-n", target, f"{variable}={value}")
+        result = make(project, "-n", target, *REQUIRED.get(target, []), f"{variable}={value}")
         assert result.returncode == 2, value
         assert f"{variable}={value}: expected 1/true/yes or 0/false/no" in result.stderr
         assert "acams-db" not in result.stdout  # stopped before the command
@@ -102,3 +113,55 @@ def test_make_deploy_shows_a_refusal_code(project: Project) -> None:
     assert result.returncode == 2
     assert "future-date" in result.stderr
     assert result.stderr.rstrip().endswith("deploy] Error 4")
+
+
+def test_env_and_acams_env_choose_the_environment_of_every_target_and_env_wins(project: Project) -> None:
+    """`make status env=staging` ran against development; env= now reaches acams-db as ACAMS_ENV, over the shell's."""
+    staging = make(project, "database", "env=staging")
+    assert staging.returncode == 0, staging.stderr
+    assert "environment: staging" in staging.stderr
+    from_shell = make(project, "database", ACAMS_ENV="staging")
+    assert "environment: staging" in from_shell.stderr
+    env_wins = make(project, "database", "env=staging", ACAMS_ENV="production")
+    assert "environment: staging" in env_wins.stderr
+    assert "environment: development" in make(project, "database").stderr
+
+
+def test_preflight_checks_the_environment_named_else_production(project: Project) -> None:
+    """`ACAMS_ENV=staging make preflight` checked production: the Makefile passed --env production."""
+    assert "environment: staging" in make(project, "preflight", ACAMS_ENV="staging").stderr
+    assert "environment: production" in make(project, "preflight").stderr
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        (["migrate"], "name= is needed, e.g. make migrate name=add_user_timezone"),
+        (["migrate", "name= "], "name= is needed, e.g. make migrate name=add_user_timezone"),
+        (["resolve"], "name= is needed, e.g. make resolve name=20261124_101500_add_user_timezone"),
+        (["resolve", "name=20261124_101500_x"], "as= is needed, e.g. make resolve as=rolled-back (or as=applied)"),
+        (["restore"], "file= is needed, e.g. make restore file=backups/development/"),
+        (["migrate-data"], "name= is needed, e.g. make migrate-data name=backfill_new_field"),
+        (["revert"], "name= is needed, e.g. make revert name=add_user_timezone"),
+    ],
+)
+def test_a_missing_variable_is_named_before_the_command_runs(
+    project: Project, arguments: list[str], expected: str
+) -> None:
+    """`make migrate` said "Invalid migration name ''", which does not mention name=."""
+    result = make(project, *arguments)
+    assert result.returncode == 2
+    assert expected in result.stderr
+    assert "acams-db" not in result.stdout
+
+
+def test_hints_after_make_name_make_variables(project: Project) -> None:
+    """resolve said "as must be ..." and rollback "pass --force" to someone who typed as= and force=1."""
+    resolved = make(project, "resolve", "name=20261124_101500_x", "as=maybe")
+    assert "error: as= must be rolled-back or applied, not 'maybe'." in resolved.stderr
+    assert resolved.stderr.rstrip().endswith("resolve] Error 2")
+    assert make(project, "deploy").returncode == 0
+    for target in ("reset", "rollback"):
+        refused = make(project, target)  # stdin is not a terminal
+        assert f"add force=1 (make {target} ... force=1)" in refused.stderr, refused.stderr
+        assert "--force" not in refused.stderr
