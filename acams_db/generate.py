@@ -7,6 +7,7 @@ import hashlib
 import importlib.metadata
 import importlib.util
 import re
+import tomllib
 from pathlib import Path
 
 from acams_db.errors import SetupMissingError, ToolchainError
@@ -20,9 +21,13 @@ _PARTIAL_TYPES = re.compile(r'^\s*partial_type_generator\s*=\s*"([^"]*)"', re.MU
 # Prisma Client Python reads its configuration ([tool.prisma]: the engine version it expects, the CLI's) from
 # the pyproject.toml of the current folder (prisma/_config.py, Config.load): a script run from any other folder
 # expected the engine of Prisma Client Python's own release and failed with MismatchedVersionsError. The
-# generated package reads the project's file instead, wherever the script runs from.
-_CONFIG_PATH_LINE = re.compile(r"^(\s*path = )Path\([^\n]*\)(  # [^\n]*)?$", re.MULTILINE)
-_BAKED = "# the project's, baked in by acams_db/generate.py"
+# generated package carries the project's [tool.prisma] values instead, wherever it runs from, and reads no file
+# (a path would point at whichever copy of the project generated last, gone once that copy is).
+# The line that picks the file, or the values baked in before (generation starts from the installed package).
+_CONFIG_PATH_LINE = re.compile(
+    r"^(\s*)(?:path = Path\([^\n]*\)|return cls\.parse\(\*\*\{[^\n]*\}\))(  # [^\n]*)?$", re.MULTILINE
+)
+_BAKED = "# the project's [tool.prisma], baked in by acams_db/generate.py"
 # The generated client's HTTP sessions: acams_db/loopback_http.py for its requests to the local engine.
 _SESSIONS = {
     "_async_http.py": ("httpx.AsyncClient(**self.session_kwargs)", "async_session"),
@@ -70,6 +75,8 @@ def generate(settings: Settings, *, force: bool = False) -> bool:
         return False
     # Gone while the package is rewritten: a generation stopped half-way is never taken for a current one.
     (package / INPUTS_NAME).unlink(missing_ok=True)
+    # The generator runs inside the installed package, whose configuration may name another project's values.
+    bake_project_config(package, settings.project_root / "pyproject.toml")
     run_prisma(settings, ["generate"], database=None)
     bake_project_config(_client_package(), settings.project_root / "pyproject.toml")
     use_loopback_http(_client_package())
@@ -81,10 +88,12 @@ def generate(settings: Settings, *, force: bool = False) -> bool:
 
 
 def bake_project_config(package: Path, pyproject: Path) -> None:
-    """Make the generated client in `package` read its configuration from `pyproject`, not from the current folder."""
+    """Give the generated client in `package` the [tool.prisma] values of `pyproject`, read now, once."""
     module = package / "_config.py"
-    text = module.read_text()
-    baked, count = _CONFIG_PATH_LINE.subn(lambda match: f"{match[1]}Path({str(pyproject)!r})  {_BAKED}", text, count=1)
+    values = tomllib.loads(pyproject.read_text()).get("tool", {}).get("prisma", {})
+    baked, count = _CONFIG_PATH_LINE.subn(
+        lambda match: f"{match[1]}return cls.parse(**{values!r})  {_BAKED}", module.read_text(), count=1
+    )
     if count != 1:
         raise ToolchainError(f"{module} has no pyproject.toml path to replace: is this Prisma Client Python 0.15?")
     module.write_text(baked)
