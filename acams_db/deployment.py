@@ -35,9 +35,10 @@ class Deployment:
     seconds: dict[str, float] = field(default_factory=dict)  # how long each applied migration took
 
     def as_dict(self) -> dict[str, object]:
+        timed = {"seconds": self.seconds} if self.seconds else {}  # measured outside development only
         return {
             "applied": self.applied,
-            "seconds": self.seconds,
+            **timed,
             "backup": self.backup.as_dict() if self.backup else None,
             "backup_skipped": self.backup_skipped,
         }
