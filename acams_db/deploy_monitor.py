@@ -164,7 +164,7 @@ class Monitor:
         while not self._stop.wait(SAMPLE_SECONDS):
             try:
                 rows = _json_query(self.database, self._sql)
-            except ToolchainError:  # the server is busy or gone: the deploy itself says what happened
+            except (ToolchainError, ValueError):  # the server is busy or gone: the deploy says what happened
                 continue
             now = time.monotonic()
             for row in rows:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import re
 import shutil
 import signal
 import threading
@@ -268,7 +269,7 @@ def _apply(settings: Settings, database: Database, monitor: deploy_monitor.Monit
         failed = status(settings, database, check_schema_drift=False).failed
         if not failed:
             raise
-        if _LOCK_TIMEOUT in str(error):
+        if _LOCK_TIMEOUT in str(error) and _in_one_transaction(settings, failed[0]):
             raise _lock_timeout(settings, database, failed[0], monitor) from error
         raise ToolchainError(
             f"Migration {failed[0]} failed and was rolled back: the database is at the last good migration.\n"
@@ -290,6 +291,13 @@ def _limits(settings: Settings) -> dict[str, str]:
         "ACAMS_MIGRATION_LOCK_RETRIES": str(settings.migration_lock_retries if settings.migration_lock_timeout else 0),
     }
     return {name: value for name, value in limits.items() if value}
+
+
+def _in_one_transaction(settings: Settings, name: str) -> bool:
+    """Whether migration `name` runs in one transaction, so that a failure leaves nothing of it. A CONCURRENTLY
+    statement (alone in its migration: the lint's rule) does not: stopped, it can leave an INVALID index."""
+    path = settings.migrations_dir / name / MIGRATION_FILE
+    return path.is_file() and not re.search(r"\bCONCURRENTLY\b", path.read_text(), re.IGNORECASE)
 
 
 def _lock_timeout(
@@ -479,7 +487,10 @@ def _release_lock_timeouts(settings: Settings, database: Database) -> list[str]:
     released = [
         record.name
         for record in applied_records(settings, database)
-        if not record.finished and not record.rolled_back and _LOCK_TIMEOUT in (record.logs or "")
+        if not record.finished
+        and not record.rolled_back
+        and _LOCK_TIMEOUT in (record.logs or "")
+        and _in_one_transaction(settings, record.name)
     ]
     for name in released:
         _mark(settings, database, name, "rolled-back")

@@ -6,10 +6,10 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 
@@ -36,8 +36,9 @@ def deploy(project: Project, *arguments: str, **environment: str) -> subprocess.
 
 
 @contextmanager
-def session_reading_users(url: str) -> Iterator[int]:
-    """Another session whose open transaction has read `users` (it holds ACCESS SHARE until it ends); its pid."""
+def session_reading_users(url: str, statement: str = "SELECT count(*) FROM users WHERE name = 'Ada'") -> Iterator[int]:
+    """Another session whose open transaction has read `users` (ACCESS SHARE, held until it ends), or has run
+    `statement`; its pid."""
     psql = subprocess.Popen(
         [str(pg_tools.executable("psql")), "--no-psqlrc", "--tuples-only", "--no-align", "--quiet"],
         env={**pg_tools.libpq_environment(url), "PGAPPNAME": "reporting job"},
@@ -47,10 +48,11 @@ def session_reading_users(url: str) -> Iterator[int]:
         preexec_fn=dies_with_this_process(),
     )
     assert psql.stdin and psql.stdout
-    psql.stdin.write("BEGIN;\nSELECT pg_backend_pid();\nSELECT count(*) FROM users WHERE name = 'Ada';\n")
+    psql.stdin.write(f"BEGIN;\nSELECT pg_backend_pid();\n{statement};\n\\echo locked\n")
     psql.stdin.flush()
     pid = int(psql.stdout.readline())
-    psql.stdout.readline()  # the count: the lock is held
+    while psql.stdout.readline().strip() != "locked":  # the statement's output, if any
+        pass
     try:
         yield pid
     finally:
@@ -98,6 +100,7 @@ def test_a_session_holding_a_lock_makes_the_deploy_fail_fast_naming_it_and_the_n
     assert nickname_column(postgres, project.database_url) == "1"
 
 
+@pytest.mark.slow  # 42 s on the shared 2-core machine: three deploys and a status
 def test_a_deploy_killed_after_a_lock_timeout_leaves_a_record_the_next_deploy_releases(
     project: Project, postgres: PostgresServer
 ) -> None:
@@ -175,7 +178,7 @@ def test_a_development_deploy_still_waits_for_a_lock(project: Project, postgres:
     add_recorded_migration(project, NICKNAME, NICKNAME_SQL)
     with session_reading_users(project.database_url):
         deploying = subprocess.Popen(
-            [*project_command(), "deploy"],
+            [sys.executable, "-m", "acams_db", "deploy"],
             cwd=project.root,
             env=project.environment(),
             stdout=subprocess.PIPE,
@@ -187,12 +190,6 @@ def test_a_development_deploy_still_waits_for_a_lock(project: Project, postgres:
     _, stderr = deploying.communicate(timeout=60)
     assert deploying.returncode == 0, stderr
     assert nickname_column(postgres, project.database_url) == "1"
-
-
-def project_command() -> list[str]:
-    import sys
-
-    return [sys.executable, "-m", "acams_db"]
 
 
 @pytest.mark.parametrize(
@@ -217,9 +214,7 @@ def test_a_bad_limit_is_refused_with_its_name_and_nothing_runs(
     assert expected in result.stderr and not (project.root / "backups").exists()
 
 
-def test_preflight_names_a_session_that_would_block_a_pending_migration(
-    project: Project, postgres: PostgresServer, tmp_path: Path
-) -> None:
+def test_preflight_names_a_session_that_would_block_a_pending_migration(project: Project) -> None:
     assert deploy(project).returncode == 0
     add_recorded_migration(project, NICKNAME, NICKNAME_SQL)
     with session_reading_users(project.database_url) as blocker:
@@ -233,3 +228,20 @@ def test_preflight_names_a_session_that_would_block_a_pending_migration(
     monitoring = {check["item"]: check for check in json.loads(result.stdout)["checks"]}["monitor during the migration"]
     assert monitoring["outcome"] == "passed", monitoring
     assert "each migration 5s (MIGRATION_LOCK_TIMEOUT), 3 retries" in monitoring["detail"]
+
+
+def test_a_concurrent_index_stopped_by_the_lock_timeout_is_a_failed_migration_not_a_clean_refusal(
+    project: Project, postgres: PostgresServer
+) -> None:
+    """CREATE INDEX CONCURRENTLY runs outside a transaction: stopped while it waits for an open transaction, it
+    leaves an INVALID index, so the deploy must not say that nothing was applied."""
+    assert deploy(project).returncode == 0
+    index = next_migration("index_user_names")
+    add_recorded_migration(project, index, 'CREATE INDEX CONCURRENTLY "users_name_idx" ON "users"("name");\n')
+    # A transaction that wrote to users: the index waits for it to end.
+    with session_reading_users(project.database_url, "UPDATE users SET name = name"):
+        result = deploy(project, MIGRATION_LOCK_TIMEOUT="300ms", MIGRATION_LOCK_RETRIES="0")
+    assert result.returncode == 1, result.stderr
+    assert f"Migration {index} failed and was rolled back" in result.stderr
+    assert "no resolve is needed" not in result.stderr
+    assert project.run("status", ACAMS_ENV="staging").returncode == 10  # failed: a person looks at it
