@@ -222,11 +222,13 @@ def deploy(
 
     A history that lint-migrations or status calls broken is refused first, with nothing applied (exit 4). In
     staging and production a backup is taken first (backups/<env>/) and the deploy aborts if it fails. Exit 1:
-    a migration failed (rolled back); 130/143: interrupted by SIGINT/SIGTERM.
+    a migration failed (rolled back); 5: a migration could not take its locks within MIGRATION_LOCK_TIMEOUT
+    (nothing of it applied, the blocking sessions named: deploy again later); 130/143: interrupted by
+    SIGINT/SIGTERM. Outside development a monitor reports progress on stderr (JSON events with --json).
     """
     settings = load_settings(environment)
     database = _database(settings)
-    done = deployment.deploy(settings, database, skip_backup=no_backup, say=_say)
+    done = deployment.deploy(settings, database, skip_backup=no_backup, say=_say, events=as_json)
     lines = [f"applied {name}" for name in done.applied] or ["No pending migrations."]
     _emit(as_json, done.as_dict(), "\n".join(lines))
 

@@ -3,7 +3,8 @@
 In staging and production a backup is taken before any pending migration is
 applied, and the deploy aborts if the backup fails. Skipping it needs an
 explicit flag, and every deploy there is recorded in `backups/<env>/deploys.jsonl`
-(who, when, what was applied, which backup, or that there was none).
+(who, when, what was applied and how long each migration took, which backup, or that there was none).
+Outside development a monitor reports what the deploy runs and waits on while it runs (deploy_monitor).
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ import json
 import os
 import socket
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from acams_db import backups, migrations
+from acams_db import backups, deploy_monitor, migrations
 from acams_db.backups import Backup
 from acams_db.database import Database
 from acams_db.errors import ToolchainError
@@ -31,10 +32,13 @@ class Deployment:
     applied: list[str]
     backup: Backup | None
     backup_skipped: bool
+    seconds: dict[str, float] = field(default_factory=dict)  # how long each applied migration took
 
     def as_dict(self) -> dict[str, object]:
+        timed = {"seconds": self.seconds} if self.seconds else {}  # measured outside development only
         return {
             "applied": self.applied,
+            **timed,
             "backup": self.backup.as_dict() if self.backup else None,
             "backup_skipped": self.backup_skipped,
         }
@@ -45,10 +49,17 @@ def backs_up(settings: Settings) -> bool:
     return settings.environment != "development"
 
 
-def deploy(settings: Settings, database: Database, *, skip_backup: bool, say: Callable[[str], None]) -> Deployment:
-    """Apply the pending migrations, backing up first where the environment asks for it."""
+def deploy(
+    settings: Settings, database: Database, *, skip_backup: bool, say: Callable[[str], None], events: bool = False
+) -> Deployment:
+    """Apply the pending migrations, backing up first where the environment asks for it.
+
+    The monitor's reports go to `say`, as JSON events (one object a line) when `events`.
+    """
+    monitor = _monitor(settings, database, say, events)
     if not backs_up(settings):
-        return Deployment(migrations.deploy(settings, database), backup=None, backup_skipped=False)
+        applied = migrations.deploy(settings, database, monitor)
+        return Deployment(applied, None, False, _seconds(settings, database, applied, say, events) if monitor else {})
     backup = None
     if migrations.status(settings, database, check_schema_drift=False).pending:
         if skip_backup:
@@ -62,13 +73,49 @@ def deploy(settings: Settings, database: Database, *, skip_backup: bool, say: Ca
                 raise ToolchainError(f"Deploy aborted, nothing applied: the backup failed.\n{error}") from error
             say(f"Backup written: {backup.path} ({backup.size:,} bytes, sha256 {backup.sha256[:12]}...)")
     try:
-        applied = migrations.deploy(settings, database)
+        applied = migrations.deploy(settings, database, monitor)
     except ToolchainError as error:
-        outcome = "interrupted" if isinstance(error, migrations.Interrupted) else "failed"
+        outcome = {migrations.Interrupted: "interrupted", migrations.LockTimeout: "blocked"}.get(type(error), "failed")
         _log(settings, database, say, outcome=f"{outcome}: {error}", applied=[], backup=backup, skipped=skip_backup)
         raise
-    _log(settings, database, say, outcome="ok", applied=applied, backup=backup, skipped=skip_backup and bool(applied))
-    return Deployment(applied, backup, backup_skipped=skip_backup and backup is None and bool(applied))
+    seconds = _seconds(settings, database, applied, say, events)
+    _log(
+        settings,
+        database,
+        say,
+        outcome="ok",
+        applied=applied,
+        backup=backup,
+        skipped=skip_backup and bool(applied),
+        seconds=seconds,
+    )
+    return Deployment(applied, backup, skip_backup and backup is None and bool(applied), seconds)
+
+
+def _monitor(
+    settings: Settings, database: Database, say: Callable[[str], None], events: bool
+) -> deploy_monitor.Monitor | None:
+    if settings.deploy_monitor_seconds is None:
+        return None
+
+    def report(sample: deploy_monitor.Sample) -> None:
+        say(json.dumps(sample.as_event()) if events else sample.describe())
+
+    return deploy_monitor.Monitor(database, settings.deploy_monitor_seconds, report)
+
+
+def _seconds(
+    settings: Settings, database: Database, applied: list[str], say: Callable[[str], None], events: bool
+) -> dict[str, float]:
+    """How long each of `applied` took (Prisma's started_at to finished_at), each said."""
+    if not applied:
+        return {}
+    records = {record.name: record.seconds for record in migrations.applied_records(settings, database)}
+    seconds = {name: round(records.get(name) or 0.0, 3) for name in applied}
+    for name, duration in seconds.items():
+        event = {"event": "applied", "migration": name, "seconds": duration}
+        say(json.dumps(event) if events else f"applied {name} in {duration:.1f} s")
+    return seconds
 
 
 def _log(
@@ -80,6 +127,7 @@ def _log(
     applied: list[str],
     backup: Backup | None,
     skipped: bool,
+    seconds: dict[str, float] | None = None,
 ) -> None:
     entry = {
         "at": datetime.now(UTC).isoformat(),
@@ -88,6 +136,7 @@ def _log(
         "database": database.display,
         "outcome": redact(outcome),
         "applied": applied,
+        "seconds": seconds or {},
         "backup": str(backup.path) if backup else None,
         "backup_skipped": skipped,
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import re
 import shutil
 import signal
 import threading
@@ -13,7 +14,7 @@ from enum import IntEnum
 from pathlib import Path
 from types import FrameType
 
-from acams_db import caller, engine_sql, manifest, naming
+from acams_db import caller, deploy_monitor, engine_sql, manifest, naming
 from acams_db.database import Database
 from acams_db.errors import RefusedError, ToolchainError, UsageError
 from acams_db.prisma_cli import run_engine_script, run_prisma
@@ -60,6 +61,7 @@ class AppliedRecord:
     finished: bool
     rolled_back: bool
     logs: str | None
+    seconds: float | None = None  # how long it took to apply, once finished
 
 
 @dataclass
@@ -132,10 +134,14 @@ def applied_records(settings: Settings, database: Database) -> list[AppliedRecor
         settings,
         database,
         "SELECT migration_name, checksum, finished_at IS NOT NULL AS finished,"
-        " rolled_back_at IS NOT NULL AS rolled_back, logs"
+        " rolled_back_at IS NOT NULL AS rolled_back, logs,"
+        " extract(epoch FROM finished_at - started_at)::float8 AS seconds"
         " FROM _prisma_migrations ORDER BY started_at, migration_name",
     )
-    return [AppliedRecord(r["migration_name"], r["checksum"], r["finished"], r["rolled_back"], r["logs"]) for r in rows]
+    return [
+        AppliedRecord(r["migration_name"], r["checksum"], r["finished"], r["rolled_back"], r["logs"], r["seconds"])
+        for r in rows
+    ]
 
 
 def status(settings: Settings, database: Database, *, check_schema_drift: bool = True) -> MigrationStatus:
@@ -203,6 +209,12 @@ def create(settings: Settings, database: Database, name: str, *, create_only: bo
     return CreatedMigration(folder, sql, applied=True)
 
 
+class LockTimeout(ToolchainError):
+    """A migration could not take its locks within MIGRATION_LOCK_TIMEOUT, every try: nothing of it applied."""
+
+    exit_code = 5
+
+
 class Interrupted(ToolchainError):
     """SIGINT or SIGTERM arrived while migrations were being applied; the exit code is 128 + the signal's number."""
 
@@ -217,7 +229,7 @@ class _Signal(BaseException):
         self.exit_code = 128 + number
 
 
-def deploy(settings: Settings, database: Database) -> list[str]:
+def deploy(settings: Settings, database: Database, monitor: deploy_monitor.Monitor | None = None) -> list[str]:
     """Apply every pending migration, each in one transaction, and return the ones this call applied.
 
     A broken history is refused first, with nothing applied (refuse_broken_history).
@@ -225,13 +237,16 @@ def deploy(settings: Settings, database: Database) -> list[str]:
     A migration that fails is rolled back and recorded as failed; deploys refuse to go on until it is resolved.
     In development, migrations applied for the first time are recorded in manifest.json (record_applied).
     SIGINT and SIGTERM stop the Prisma CLI and raise Interrupted, saying what state the database is in.
+    Each migration waits for its locks at most MIGRATION_LOCK_TIMEOUT, tried MIGRATION_LOCK_RETRIES more times;
+    then it is recorded rolled back (nothing of it was applied) and LockTimeout names who held the locks.
+    `monitor` watches the Prisma CLI's connections while it runs.
     """
     moment = "before applying anything: nothing changed"
     with _signals_interrupt():
         try:
             refuse_broken_history(settings, database)
             moment = "while applying"
-            output = _apply(settings, database)
+            output = _apply(settings, database, monitor)
             moment = "after applying: the next make deploy records them in manifest.json"
             if settings.environment == "development":
                 record_applied(settings, database)
@@ -245,19 +260,72 @@ def deploy(settings: Settings, database: Database) -> list[str]:
     return [migration.name for migration in local_migrations(settings) if migration.name in listed]
 
 
-def _apply(settings: Settings, database: Database) -> str:
+def _apply(settings: Settings, database: Database, monitor: deploy_monitor.Monitor | None) -> str:
     """`prisma migrate deploy`; its output. A failed migration raises with PostgreSQL's reason and what to run."""
     try:
-        return run_prisma(settings, ["migrate", "deploy"], database=database)
+        with monitor.watching() if monitor else contextlib.nullcontext():
+            return run_prisma(settings, ["migrate", "deploy"], database=database, environment=_limits(settings))
     except ToolchainError as error:
         failed = status(settings, database, check_schema_drift=False).failed
         if not failed:
             raise
+        if _LOCK_TIMEOUT in str(error) and _in_one_transaction(settings, failed[0]):
+            raise _lock_timeout(settings, database, failed[0], monitor) from error
         raise ToolchainError(
             f"Migration {failed[0]} failed and was rolled back: the database is at the last good migration.\n"
             f"{_reason(str(error))}\n"
             f"Fix {failed[0]}/{MIGRATION_FILE}, then run: make resolve name={failed[0]} as=rolled-back && make deploy"
         ) from error
+
+
+# PostgreSQL's message for SQLSTATE 55P03 after lock_timeout, in the schema engine's error and Prisma's record.
+_LOCK_TIMEOUT = "canceling statement due to lock timeout"
+
+
+def _limits(settings: Settings) -> dict[str, str]:
+    """What engine/pg-adapter.mjs reads to limit each migration script and to name its connections."""
+    limits = {
+        "ACAMS_DB_APPLICATION_NAME": deploy_monitor.application_name(),
+        "ACAMS_MIGRATION_LOCK_TIMEOUT": settings.migration_lock_timeout or "",
+        "ACAMS_MIGRATION_STATEMENT_TIMEOUT": settings.migration_statement_timeout or "",
+        "ACAMS_MIGRATION_LOCK_RETRIES": str(settings.migration_lock_retries if settings.migration_lock_timeout else 0),
+    }
+    return {name: value for name, value in limits.items() if value}
+
+
+def _in_one_transaction(settings: Settings, name: str) -> bool:
+    """Whether migration `name` runs in one transaction, so that a failure leaves nothing of it. A CONCURRENTLY
+    statement (alone in its migration: the lint's rule) does not: stopped, it can leave an INVALID index."""
+    path = settings.migrations_dir / name / MIGRATION_FILE
+    return path.is_file() and not re.search(r"\bCONCURRENTLY\b", path.read_text(), re.IGNORECASE)
+
+
+def _lock_timeout(
+    settings: Settings, database: Database, name: str, monitor: deploy_monitor.Monitor | None
+) -> LockTimeout:
+    """Record `name` rolled back (its transaction was), and say who held the locks it needed."""
+    _mark(settings, database, name, "rolled-back")
+    from acams_db import sql_analysis  # pglast: only when it is needed
+
+    try:
+        tables = sql_analysis.tables_named(
+            sql_analysis.parse((settings.migrations_dir / name / MIGRATION_FILE).read_text())
+        )
+    except sql_analysis.SqlSyntaxError:
+        tables = set()
+    blockers = {
+        **(monitor.blockers_seen if monitor else {}),
+        **{s.pid: s for s in deploy_monitor.holders(database, tables)},
+    }
+    tries = settings.migration_lock_retries + 1
+    lines = [
+        f"Migration {name} could not take its locks within lock_timeout {settings.migration_lock_timeout} "
+        f"({tries} tr{'ies' if tries > 1 else 'y'}): nothing of it was applied, and no resolve is needed.",
+        *(f"  blocked by {blocker.describe()}" for blocker in blockers.values()),
+        "Run make deploy again once they are done (or ended: SELECT pg_terminate_backend(pid)); "
+        "MIGRATION_LOCK_TIMEOUT sets the wait.",
+    ]
+    return LockTimeout("\n".join(lines))
 
 
 @contextlib.contextmanager
@@ -382,6 +450,8 @@ def refuse_broken_history(settings: Settings, database: Database) -> None:
     """
     _refuse_broken_files(settings)
     current = status(settings, database, check_schema_drift=False)
+    if current.failed and _release_lock_timeouts(settings, database):
+        current = status(settings, database, check_schema_drift=False)
     if current.failed:
         name = current.failed[0]
         raise RefusedError(
@@ -410,6 +480,22 @@ def refuse_broken_history(settings: Settings, database: Database) -> None:
     ]
     if problems:
         raise RefusedError(_broken_history_message(problems))
+
+
+def _release_lock_timeouts(settings: Settings, database: Database) -> list[str]:
+    """Mark rolled back the failed migrations that only waited too long for a lock (a deploy killed before it
+    did so itself): their transaction applied nothing. Returns their names."""
+    released = [
+        record.name
+        for record in applied_records(settings, database)
+        if not record.finished
+        and not record.rolled_back
+        and _LOCK_TIMEOUT in (record.logs or "")
+        and _in_one_transaction(settings, record.name)
+    ]
+    for name in released:
+        _mark(settings, database, name, "rolled-back")
+    return released
 
 
 def _refuse_broken_files(settings: Settings) -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from acams_db import backups, deployment, migration_lint, migrations, review, sql_analysis
+from acams_db import backups, deploy_monitor, deployment, migration_lint, migrations, review, sql_analysis
 from acams_db import database as database_module
 from acams_db.database import Database
 from acams_db.errors import ToolchainError
@@ -61,13 +61,7 @@ def preflight(settings: Settings) -> list[Check]:
         _backup(settings, current.pending),
         _maintenance_window(reviews),
         _seed_follows_questions(reviews),
-        Check(
-            "monitor during the migration",
-            Outcome.PERSON if current.pending else Outcome.PASSED,
-            "watch make status and the application's errors while make deploy runs"
-            if current.pending
-            else "nothing to apply",
-        ),
+        _monitoring(settings, database, reviews),
     ]
     return checks
 
@@ -194,6 +188,43 @@ def _seed_follows_questions(reviews: list[review.MigrationReview]) -> Check:
             "data/questions.json and acams_db/seed.py follow (make seed dry_run=1 on staging)",
         )
     return Check(item, Outcome.PASSED, "no pending change to questions or answer_options")
+
+
+def _monitoring(settings: Settings, database: Database, reviews: list[review.MigrationReview]) -> Check:
+    """The deploy's lock limits, and the sessions that hold locks on the pending migrations' tables now."""
+    item = "monitor during the migration"
+    if not reviews:
+        return Check(item, Outcome.PASSED, "nothing to apply")
+    try:
+        server_timeout = deploy_monitor.lock_timeout_in_force(database)
+        tables = set().union(*(_tables_named(reviewed.sql) for reviewed in reviews))
+        # An application's short transactions come and go; these stay.
+        blockers = [
+            session
+            for session in deploy_monitor.holders(database, tables)
+            if (session.state or "").startswith("idle in transaction") or (session.transaction_seconds or 0) >= 1
+        ]
+    except ToolchainError as error:
+        return Check(item, Outcome.FAILED, f"could not look at the sessions of {database.display}: {error}")
+    if blockers:
+        return Check(
+            item,
+            Outcome.FAILED,
+            f"sessions hold locks on {', '.join(sorted(tables))}; the deploy would wait for them:\n"
+            + "\n".join(blocker.describe() for blocker in blockers),
+        )
+    detail = f"lock_timeout here: {server_timeout} for every session"
+    if settings.migration_lock_timeout is None:
+        return Check(
+            item, Outcome.PERSON, f"{detail}, none set for migrations: watch the deploy, or set MIGRATION_LOCK_TIMEOUT"
+        )
+    detail += (
+        f"; each migration {settings.migration_lock_timeout} (MIGRATION_LOCK_TIMEOUT), "
+        f"{settings.migration_lock_retries} retries; no session holds a lock on {', '.join(sorted(tables))}"
+    )
+    if settings.deploy_monitor_seconds:
+        detail += f"; make deploy reports progress every {settings.deploy_monitor_seconds:g} s"
+    return Check(item, Outcome.PASSED, detail)
 
 
 def _tables_named(sql: str) -> set[str]:

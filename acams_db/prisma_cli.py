@@ -31,9 +31,11 @@ def node_executable() -> str:
     return node
 
 
-def prisma_environment(settings: Settings, database: Database | None) -> dict[str, str]:
-    """The environment of a Prisma CLI process: ours on top of the caller's."""
-    environment = dict(os.environ)
+def prisma_environment(
+    settings: Settings, database: Database | None, extra: dict[str, str] | None = None
+) -> dict[str, str]:
+    """The environment of a Prisma CLI process: ours on top of the caller's, `extra` on top."""
+    environment = {**os.environ, **(extra or {})}
     # The generator `prisma-client-py` is a console script of this Python environment.
     environment["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{environment.get('PATH', '')}"
     environment["PRISMA_HIDE_UPDATE_MESSAGE"] = "1"
@@ -63,25 +65,33 @@ def run_engine_script(
     return stdout
 
 
-def run_prisma(settings: Settings, arguments: list[str], *, database: Database | None) -> str:
-    """Run `prisma ARGUMENTS` in the project root and return its stdout (passwords redacted).
+def run_prisma(
+    settings: Settings, arguments: list[str], *, database: Database | None, environment: dict[str, str] | None = None
+) -> str:
+    """Run `prisma ARGUMENTS` in the project root, `environment` added to its own; return its stdout (redacted).
 
     A non-zero exit raises ToolchainError carrying Prisma's message.
     """
-    returncode, stdout, stderr = _run_node(settings, cli_entrypoint(settings.project_root), arguments, database, None)
+    entrypoint = cli_entrypoint(settings.project_root)
+    returncode, stdout, stderr = _run_node(settings, entrypoint, arguments, database, None, environment)
     if returncode != 0:
         raise ToolchainError(f"prisma {' '.join(arguments[:2])} failed:\n{_essential(stdout + stderr)}")
     return stdout
 
 
 def _run_node(
-    settings: Settings, script: Path, arguments: list[str], database: Database | None, stdin: str | None
+    settings: Settings,
+    script: Path,
+    arguments: list[str],
+    database: Database | None,
+    stdin: str | None,
+    extra_environment: dict[str, str] | None = None,
 ) -> tuple[int, str, str]:
     # Killed with this process, however it ends; on an exception (an interrupt) subprocess.run kills it first.
     completed = subprocess.run(
         [node_executable(), str(script), *arguments],
         cwd=settings.project_root,
-        env=prisma_environment(settings, database),
+        env=prisma_environment(settings, database, extra_environment),
         input=stdin if stdin is not None else "",
         capture_output=True,
         text=True,

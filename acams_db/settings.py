@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict
 
 from dotenv import dotenv_values
 from dotenv.parser import parse_stream
@@ -24,6 +26,13 @@ ENVIRONMENT_VARIABLE = "ACAMS_ENV"
 DEFAULT_BACKUP_KEEP = 10
 # DATABASE_URL unset, empty or this keyword: the embedded PostgreSQL server.
 EMBEDDED_KEYWORD = "embedded"
+# Outside development: how long a migration may wait for a lock, how often it is tried again, how often the
+# deploy monitor reports (seconds). Development keeps PostgreSQL's defaults and no monitor unless configured.
+DEFAULT_MIGRATION_LOCK_TIMEOUT = "5s"
+DEFAULT_MIGRATION_LOCK_RETRIES = 3
+DEFAULT_DEPLOY_MONITOR_SECONDS = 5.0
+_DURATION = re.compile(r"^\d+(ms|s|min|h)?$")
+_OFF = ("", "0", "off")
 PROJECT_MARKER = "prisma.config.ts"
 
 
@@ -37,6 +46,12 @@ class Settings:
     backup_keep: int = DEFAULT_BACKUP_KEEP
     # Where DATABASE_URL was set, in the user's words ("DATABASE_URL in .env.staging line 2"); None: embedded.
     database_url_origin: str | None = None
+    # PostgreSQL durations ("5s") set for each migration's transaction by deploy; None: no limit.
+    migration_lock_timeout: str | None = None
+    migration_lock_retries: int = 0
+    migration_statement_timeout: str | None = None
+    # Seconds between the deploy monitor's reports; None: no monitor.
+    deploy_monitor_seconds: float | None = None
 
     @property
     def uses_embedded_database(self) -> bool:
@@ -89,7 +104,54 @@ def load_settings(environment: str | None = None, project_root: Path | None = No
         shadow_database_url=shadow.url if shadow else None,
         backup_keep=_positive_int(values.get("BACKUP_KEEP"), "BACKUP_KEEP", DEFAULT_BACKUP_KEEP),
         database_url_origin=url.origin if url else None,
+        **_deploy_limits(values, development=chosen == "development"),
     )
+
+
+class _DeployLimits(TypedDict):
+    migration_lock_timeout: str | None
+    migration_lock_retries: int
+    migration_statement_timeout: str | None
+    deploy_monitor_seconds: float | None
+
+
+def _deploy_limits(values: dict[str, str], *, development: bool) -> _DeployLimits:
+    """MIGRATION_LOCK_TIMEOUT, MIGRATION_LOCK_RETRIES, MIGRATION_STATEMENT_TIMEOUT, DEPLOY_MONITOR_SECONDS."""
+    monitor = values.get("DEPLOY_MONITOR_SECONDS", "" if development else str(DEFAULT_DEPLOY_MONITOR_SECONDS))
+    try:
+        seconds = float(monitor) if monitor.strip() not in _OFF else None
+    except ValueError:
+        seconds = -1.0
+    if seconds is not None and not 0.1 <= seconds <= 3600:
+        raise ToolchainError(f"DEPLOY_MONITOR_SECONDS must be seconds between 0.1 and 3600, or off; got {monitor!r}.")
+    lock_default = "" if development else DEFAULT_MIGRATION_LOCK_TIMEOUT
+    return {
+        "migration_lock_timeout": _duration(values, "MIGRATION_LOCK_TIMEOUT", lock_default),
+        "migration_lock_retries": _whole_number(
+            values.get("MIGRATION_LOCK_RETRIES"),
+            "MIGRATION_LOCK_RETRIES",
+            0 if development else DEFAULT_MIGRATION_LOCK_RETRIES,
+        ),
+        "migration_statement_timeout": _duration(values, "MIGRATION_STATEMENT_TIMEOUT", ""),
+        "deploy_monitor_seconds": seconds,
+    }
+
+
+def _duration(values: dict[str, str], name: str, default: str) -> str | None:
+    text = values.get(name, default).strip()
+    if text in _OFF:
+        return None
+    if not _DURATION.match(text):
+        raise ToolchainError(f"{name} must be a PostgreSQL duration such as 5s, 500ms or 2min, or off; got {text!r}.")
+    return text
+
+
+def _whole_number(value: str | None, name: str, default: int) -> int:
+    if value is None or not value.strip():
+        return default
+    if not value.strip().isdigit():
+        raise ToolchainError(f"{name} must be a whole number; got {value!r}.")
+    return int(value)
 
 
 def configured_database_url(project_root: Path, environment: str) -> ConfiguredUrl | None:

@@ -148,14 +148,62 @@ class CatalogueFriendlyClient extends pg.Client {
  * @param {any} adapter
  */
 function withAtomicScripts(adapter) {
+  const limits = migrationLimits(process.env);
   adapter.executeScript = async (/** @type {string} */ script) => {
-    try {
-      await adapter.underlyingDriver().query(script);
-    } catch (error) {
-      adapter.onError(error);
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        await runLimited(adapter.underlyingDriver(), script, limits);
+        return;
+      } catch (error) {
+        // The whole script rolled back: trying it again later is safe.
+        if (/** @type {any} */ (error)?.code === LOCK_NOT_AVAILABLE && attempt < limits.retries) {
+          await new Promise((resolve) => setTimeout(resolve, RETRY_BASE_MS * 2 ** attempt));
+          continue;
+        }
+        adapter.onError(error);
+      }
     }
   };
   return adapter;
+}
+
+// acams-db deploy limits each migration script outside development: how long
+// it may wait for a lock, how long it may run. Set on the script's connection
+// for the script only, never for the schema engine's wait on its advisory lock
+// (where concurrent deploys take turns). Separate queries, not a prefix: a
+// script of one CREATE INDEX CONCURRENTLY must stay outside a transaction. A
+// script that cannot take its locks in time fails with 55P03, and is retried.
+const LOCK_NOT_AVAILABLE = '55P03';
+const RETRY_BASE_MS = 500;
+
+/** @param {NodeJS.ProcessEnv} env */
+function migrationLimits(env) {
+  const literal = (/** @type {string} */ value) => `'${value.replaceAll("'", "''")}'`;
+  const settings = /** @type {[string, string][]} */ ([
+    ['lock_timeout', env.ACAMS_MIGRATION_LOCK_TIMEOUT ?? ''],
+    ['statement_timeout', env.ACAMS_MIGRATION_STATEMENT_TIMEOUT ?? ''],
+  ]).filter(([, value]) => value);
+  return {
+    set: settings.map(([name, value]) => `SET ${name} = ${literal(value)};`).join(' '),
+    reset: settings.map(([name]) => `RESET ${name};`).join(' '),
+    retries: Number(env.ACAMS_MIGRATION_LOCK_RETRIES ?? 0),
+  };
+}
+
+/**
+ * @param {pg.Pool} pool
+ * @param {string} script
+ * @param {{ set: string, reset: string }} limits
+ */
+async function runLimited(pool, script, { set, reset }) {
+  if (!set) return pool.query(script);
+  const client = await pool.connect();
+  try {
+    await client.query(set);
+    return await client.query(script);
+  } finally {
+    await client.query(reset).then(() => client.release(), (/** @type {Error} */ error) => client.release(error));
+  }
 }
 
 /**
@@ -233,7 +281,9 @@ function schemaOf(url) {
 export function poolFor(url, extra = {}) {
   const { schema: _schema, ...fields } = /** @type {any} */ (parse(url));
   // Idle connections must not keep a finished CLI command alive.
-  const pool = new pg.Pool({ ...fields, Client: CatalogueFriendlyClient, allowExitOnIdle: true, ...extra });
+  // acams-db deploy names its connections, for its monitor to find them.
+  const applicationName = process.env.ACAMS_DB_APPLICATION_NAME ? { application_name: process.env.ACAMS_DB_APPLICATION_NAME } : {};
+  const pool = new pg.Pool({ ...fields, ...applicationName, Client: CatalogueFriendlyClient, allowExitOnIdle: true, ...extra });
   pool.on('connect', watchForDeadClient);
   return pool;
 }
