@@ -5,14 +5,13 @@ Import both names into a test module to replace the default `project` (an empty 
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-from tests.support import PostgresServer, Project, copy_project, with_database
+from tests.support import PostgresServer, Project, copy_project
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +28,6 @@ def deployed_template(postgres: PostgresServer, tmp_path_factory: pytest.TempPat
 @pytest.fixture
 def project(postgres: PostgresServer, deployed_template: str, tmp_path: Path) -> Iterator[Project]:
     """A project copy whose database has the history applied."""
-    name = f"test_{uuid.uuid4().hex[:12]}"
-    postgres.psql(f'CREATE DATABASE "{name}" TEMPLATE "{deployed_template}"')
-    url = with_database(postgres.admin_url, name)
+    url = postgres.create_database(template=deployed_template)
     yield copy_project(tmp_path / "project", url)
     postgres.drop_database(url)

@@ -65,9 +65,10 @@ class PostgresServer:
             raise AssertionError(f"psql failed: {completed.stderr}")
         return completed.stdout.strip()
 
-    def create_database(self) -> str:
+    def create_database(self, *, template: str | None = None) -> str:
+        """A new database (a copy of the database named `template`, if given); its URL."""
         name = f"test_{uuid.uuid4().hex[:12]}"
-        self.psql(f'CREATE DATABASE "{name}"')
+        self.psql(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
         return with_database(self.admin_url, name)
 
     def drop_database(self, url: str) -> None:

@@ -20,7 +20,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from acams_db import pg_tools
-from tests.support import PostgresServer, Project, copy_project, database_fingerprint, with_database
+from tests.support import PostgresServer, Project, copy_project, database_fingerprint
 
 # A bank of learners, questions and options (a sequence), and the gates: gate(key, 500) waits for advisory lock
 # `key` while a test holds it. The CHECK of `gated` calls it for the 500th row of its COPY; the materialized view,
@@ -105,15 +104,14 @@ def template(postgres: PostgresServer, tmp_path_factory: pytest.TempPathFactory)
 
 @pytest.fixture
 def scene(template: Template, postgres: PostgresServer, tmp_path: Path) -> Iterator[Scene]:
-    name = f"test_{uuid.uuid4().hex[:12]}"
-    postgres.psql(f'CREATE DATABASE "{name}" TEMPLATE "{template.name}"')
-    url = with_database(postgres.admin_url, name)
+    url = postgres.create_database(template=template.name)
     postgres.psql(CHANGES_SQL, url=url)
     archives = tmp_path / "archives"
     archives.mkdir()
     for path in (template.archive, template.archive.with_suffix(".json")):
         shutil.copy2(path, archives / path.name)
-    yield Scene(copy_project(tmp_path / "project", url), name, archives / template.archive.name, template.fingerprint)
+    project = copy_project(tmp_path / "project", url)
+    yield Scene(project, urlsplit(url).path.lstrip("/"), archives / template.archive.name, template.fingerprint)
     postgres.drop_database(url)
 
 
