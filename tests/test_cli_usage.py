@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+import sysconfig
 import time
 from pathlib import Path
 
@@ -124,7 +125,8 @@ def test_a_client_generated_by_hand_from_another_schema_is_regenerated(project: 
     The client is generated into a copy of the prisma package first on PYTHONPATH, not into the shared one.
     """
     packages = tmp_path / "packages"
-    shutil.copytree(Path(__import__("prisma").__file__).parent, packages / "prisma")
+    # The environment's own client: in this process `prisma` may be another suite's (tests/.generated).
+    shutil.copytree(Path(sysconfig.get_paths()["purelib"]) / "prisma", packages / "prisma")
     shutil.copy2(REPOSITORY / "Makefile", project.root / "Makefile")
     environment = project.environment(
         PYTHONPATH=str(packages), PATH=f"{REPOSITORY / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}"
