@@ -1,11 +1,11 @@
 // Prisma CLI configuration: the JavaScript (WebAssembly) schema engine over the
 // project's pg driver adapter, so no native engine is ever needed.
 import { defineConfig } from 'prisma/config';
-import './engine/cli-environment.mjs';
-import { ProjectPgAdapterFactory } from './engine/pg-adapter.mjs';
-import { prepareTypedCommand } from './engine/prisma-commands.mjs';
-import { projectPython, resolveDatabaseUrls } from './engine/project.mjs';
-import { studioAdapterFactory } from './engine/studio.mjs';
+import './engine/prisma-cli/cli-environment.mjs';
+import { ProjectPgAdapterFactory } from './engine/lib/pg-adapter.mjs';
+import { prepareTypedCommand } from './engine/prisma-cli/prisma-commands.mjs';
+import { projectPython, resolveDatabaseUrls } from './engine/lib/project.mjs';
+import { studioAdapterFactory } from './engine/prisma-cli/studio.mjs';
 
 // `prisma migrate dev` and the like typed by hand run the acams-db operation
 // (same guardrails as make); the others get the environment's database.
@@ -26,6 +26,6 @@ export default defineConfig({
     const { url, shadowUrl } = resolveDatabaseUrls();
     return new ProjectPgAdapterFactory(url, { shadowDatabaseUrl: shadowUrl });
   },
-  // Prisma Studio: loopback only, read-only outside development (engine/studio.mjs).
+  // Prisma Studio: loopback only, read-only outside development (engine/prisma-cli/studio.mjs).
   studio: { adapter: studioAdapterFactory },
 });

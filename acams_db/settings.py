@@ -17,11 +17,10 @@ from typing import TypedDict
 from dotenv import dotenv_values
 from dotenv.parser import parse_stream
 
-from acams_db import database_url
-from acams_db.database_url import redact as redact  # the toolchain's redaction, long imported from here
 from acams_db.errors import ToolchainError, UsageError
+from acams_db.runtime import database_url
+from acams_db.runtime.database_url import redact as redact  # the toolchain's redaction, long imported from here
 
-ENVIRONMENTS = ("development", "staging", "production")
 ENVIRONMENT_VARIABLE = "ACAMS_ENV"
 DEFAULT_BACKUP_KEEP = 10
 # DATABASE_URL unset, empty or this keyword: the embedded PostgreSQL server.
@@ -34,6 +33,74 @@ DEFAULT_DEPLOY_MONITOR_SECONDS = 5.0
 _DURATION = re.compile(r"^\d+(ms|s|min|h)?$")
 _OFF = ("", "0", "off")
 PROJECT_MARKER = "prisma.config.ts"
+
+
+@dataclass(frozen=True)
+class Environment:
+    """One environment and what it allows: the only place where environments are told apart by name."""
+
+    name: str
+    # migrate, reset, rollback, seed --prune and the embedded PostgreSQL server; elsewhere they are refused.
+    runs_development_commands: bool
+    # deploy takes a backup first, and so does restore (its safety backup).
+    backs_up_before_deploy: bool
+    # deploy records applied migrations' checksums in manifest.json (elsewhere they must be recorded already).
+    records_manifest_on_deploy: bool
+    # Prisma Studio: "read-write", "read-only", or "on request" (refused without --allow-production; read-only).
+    studio_access: str
+    # Destructive commands need a flag and the database's name typed out; other environments' URLs are kept
+    # away from its database, and it from theirs.
+    protected: bool
+    # preflight wants pending migrations applied on staging before they reach this environment.
+    checked_on_staging_first: bool
+    # deploy limits each migration's lock wait (MIGRATION_LOCK_TIMEOUT, retries) and runs the monitor by default.
+    limits_deploy_locks: bool
+    # What deploys reach: preflight checks a deploy target; named for development, it checks production's.
+    is_deploy_target: bool
+
+
+DEVELOPMENT = Environment(
+    name="development",
+    runs_development_commands=True,
+    backs_up_before_deploy=False,
+    records_manifest_on_deploy=True,
+    studio_access="read-write",
+    protected=False,
+    checked_on_staging_first=False,
+    limits_deploy_locks=False,
+    is_deploy_target=False,
+)
+STAGING = Environment(
+    name="staging",
+    runs_development_commands=False,
+    backs_up_before_deploy=True,
+    records_manifest_on_deploy=False,
+    studio_access="read-only",
+    protected=False,
+    checked_on_staging_first=False,
+    limits_deploy_locks=True,
+    is_deploy_target=True,
+)
+PRODUCTION = Environment(
+    name="production",
+    runs_development_commands=False,
+    backs_up_before_deploy=True,
+    records_manifest_on_deploy=False,
+    studio_access="on request",
+    protected=True,
+    checked_on_staging_first=True,
+    limits_deploy_locks=True,
+    is_deploy_target=True,
+)
+POLICIES = {environment.name: environment for environment in (DEVELOPMENT, STAGING, PRODUCTION)}
+ENVIRONMENTS = tuple(POLICIES)
+
+
+def policy(name: str) -> Environment:
+    """The Environment called `name` (a UsageError naming the choices when there is none)."""
+    if name not in POLICIES:
+        raise UsageError(f"Unknown environment {name!r}: expected one of {', '.join(ENVIRONMENTS)}.")
+    return POLICIES[name]
 
 
 @dataclass(frozen=True)
@@ -52,6 +119,11 @@ class Settings:
     migration_statement_timeout: str | None = None
     # Seconds between the deploy monitor's reports; None: no monitor.
     deploy_monitor_seconds: float | None = None
+
+    @property
+    def policy(self) -> Environment:
+        """What this environment allows."""
+        return POLICIES[self.environment]
 
     @property
     def uses_embedded_database(self) -> bool:
@@ -90,9 +162,9 @@ def load_settings(environment: str | None = None, project_root: Path | None = No
     """Read the settings of `environment` (default: ACAMS_ENV, else development). Reads files only."""
     root = project_root or find_project_root()
     base = _read_env_file(root / ".env")
-    chosen = environment or os.environ.get(ENVIRONMENT_VARIABLE) or base.get(ENVIRONMENT_VARIABLE) or "development"
-    if chosen not in ENVIRONMENTS:
-        raise UsageError(f"Unknown environment {chosen!r}: expected one of {', '.join(ENVIRONMENTS)}.")
+    chosen = policy(
+        environment or os.environ.get(ENVIRONMENT_VARIABLE) or base.get(ENVIRONMENT_VARIABLE) or DEVELOPMENT.name
+    ).name
     files = (root / ".env", root / f".env.{chosen}")
     values = {**_environment_files(root, chosen), **os.environ}
     url = _url_setting(values, "DATABASE_URL", files, real_variables=True)
@@ -104,7 +176,7 @@ def load_settings(environment: str | None = None, project_root: Path | None = No
         shadow_database_url=shadow.url if shadow else None,
         backup_keep=_positive_int(values.get("BACKUP_KEEP"), "BACKUP_KEEP", DEFAULT_BACKUP_KEEP),
         database_url_origin=url.origin if url else None,
-        **_deploy_limits(values, development=chosen == "development"),
+        **_deploy_limits(values, limited=POLICIES[chosen].limits_deploy_locks),
     )
 
 
@@ -115,22 +187,22 @@ class _DeployLimits(TypedDict):
     deploy_monitor_seconds: float | None
 
 
-def _deploy_limits(values: dict[str, str], *, development: bool) -> _DeployLimits:
+def _deploy_limits(values: dict[str, str], *, limited: bool) -> _DeployLimits:
     """MIGRATION_LOCK_TIMEOUT, MIGRATION_LOCK_RETRIES, MIGRATION_STATEMENT_TIMEOUT, DEPLOY_MONITOR_SECONDS."""
-    monitor = values.get("DEPLOY_MONITOR_SECONDS", "" if development else str(DEFAULT_DEPLOY_MONITOR_SECONDS))
+    monitor = values.get("DEPLOY_MONITOR_SECONDS", str(DEFAULT_DEPLOY_MONITOR_SECONDS) if limited else "")
     try:
         seconds = float(monitor) if monitor.strip() not in _OFF else None
     except ValueError:
         seconds = -1.0
     if seconds is not None and not 0.1 <= seconds <= 3600:
         raise ToolchainError(f"DEPLOY_MONITOR_SECONDS must be seconds between 0.1 and 3600, or off; got {monitor!r}.")
-    lock_default = "" if development else DEFAULT_MIGRATION_LOCK_TIMEOUT
+    lock_default = DEFAULT_MIGRATION_LOCK_TIMEOUT if limited else ""
     return {
         "migration_lock_timeout": _duration(values, "MIGRATION_LOCK_TIMEOUT", lock_default),
         "migration_lock_retries": _whole_number(
             values.get("MIGRATION_LOCK_RETRIES"),
             "MIGRATION_LOCK_RETRIES",
-            0 if development else DEFAULT_MIGRATION_LOCK_RETRIES,
+            DEFAULT_MIGRATION_LOCK_RETRIES if limited else 0,
         ),
         "migration_statement_timeout": _duration(values, "MIGRATION_STATEMENT_TIMEOUT", ""),
         "deploy_monitor_seconds": seconds,
@@ -159,15 +231,18 @@ def configured_database_url(project_root: Path, environment: str) -> ConfiguredU
 
     Real environment variables apply to whichever environment a command picks; the files are what is
     configured for one environment in particular: `.env.<environment>`, else `.env`. A `.env` that sets
-    ACAMS_ENV=production is production's file; any other `.env` holds development's settings (staging's
-    too, unless .env.staging has its own), never production's.
+    ACAMS_ENV to a protected environment (production) is that environment's file; any other `.env` holds
+    development's settings (staging's too, unless .env.staging has its own), never a protected one's.
     """
     own_file = project_root / f".env.{environment}"
     if "DATABASE_URL" in _read_env_file(own_file):
         return _url_setting(_read_env_file(own_file), "DATABASE_URL", (own_file,))
     shared = project_root / ".env"
     values = _read_env_file(shared)
-    if (values.get(ENVIRONMENT_VARIABLE) == "production") != (environment == "production"):
+    shared_is_protected = (
+        values.get(ENVIRONMENT_VARIABLE) in POLICIES and policy(values[ENVIRONMENT_VARIABLE]).protected
+    )
+    if shared_is_protected != policy(environment).protected:
         return None
     return _url_setting(values, "DATABASE_URL", (shared,))
 

@@ -8,7 +8,7 @@ on the development server each run, so the developer's data is untouched):
   creating a new row;
 
 once through Prisma Client Python (async client, connected once, the bridge
-engine/query-engine.mjs behind HTTP) and through bench/node_reference.mjs
+engine/bin/query-engine.mjs behind HTTP) and through bench/node_reference.mjs
 (the same WebAssembly engine in-process, JSON protocol, no HTTP) before and
 after it, the faster of the two on each figure as the reference. Prints a
 table and writes bench/results/latest.json. A missed target is reported as
@@ -234,7 +234,7 @@ def find_unique_body(db: Any, index: int, users: int) -> str:
 
 
 def session_request(db: Any) -> Callable[[str], Awaitable[None]]:
-    """Send a built request through the client's own HTTP session (acams_db/loopback_http.py), as the client does."""
+    """Send a built request through the client's own HTTP session (runtime/loopback_http.py), as the client does."""
     session, url = db._engine.session.session, db._engine.url + "/"
     headers = {"Accept": "application/json"}
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from acams_db import pg_tools
+from acams_db.runtime import pg_tools
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 # The shipped migration history, oldest first (Prisma applies the folders in name order).

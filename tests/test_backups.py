@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from acams_db import backups
 from acams_db.errors import RefusedError, ToolchainError
+from acams_db.operations import backups
 from tests.support import HISTORY, PostgresServer, Project, database_fingerprint, next_migration
 
 DESTRUCTIVE = (

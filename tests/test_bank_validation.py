@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator, ValidationError, validators
 
-from acams_db import question_bank
 from acams_db.errors import ToolchainError
-from acams_db.processes import dies_with_this_process
-from acams_db.question_bank import BankError, BankValidation, load_bank
+from acams_db.questions import question_bank
+from acams_db.questions.question_bank import BankError, BankValidation, load_bank
+from acams_db.runtime.processes import dies_with_this_process
 from tests.test_seed import SCHEMA, SHIPPED_BANK, question, write_bank
 
 # --- the reference: the schema under ECMA-262 regular expressions ------------

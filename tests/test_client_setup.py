@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -140,7 +141,7 @@ def test_bridge_without_the_python_environment_says_what_to_run(tmp_path: Path) 
     shutil.copytree(REPOSITORY / "engine", tmp_path / "engine")
     (tmp_path / "node_modules").symlink_to(REPOSITORY / "node_modules")
     completed = subprocess.run(
-        [str(tmp_path / "engine" / "query-engine.mjs"), "-p", "4999"],
+        [str(tmp_path / "engine" / "bin" / "query-engine.mjs"), "-p", "4999"],
         env=clean_environment(PRISMA_DML_PATH=str(REPOSITORY / "schema.prisma")),
         capture_output=True,
         text=True,
@@ -168,3 +169,20 @@ def test_prisma_cli_in_the_environment_needs_no_download(project: Project) -> No
         ["prisma", "migrate", "status"], cwd=project.root, env=offline, capture_output=True, text=True, timeout=120
     )
     assert "have not yet been applied" in status.stdout, status.stdout + status.stderr
+
+
+def test_generation_replaces_a_session_patch_that_names_a_moved_module(tmp_path: Path) -> None:
+    """The HTTP session modules are copied from the installed package, which may carry an earlier patch whose
+    import names where loopback_http.py used to be (acams_db.loopback_http): generation writes today's."""
+    from acams_db.operations.generate import use_loopback_http
+
+    installed = Path(sysconfig.get_paths()["purelib"])
+    for name in ("_async_http.py", "_sync_http.py"):
+        text = (installed / "prisma" / name).read_text()
+        (tmp_path / name).write_text(text.replace("acams_db.runtime.loopback_http", "acams_db.loopback_http"))
+    use_loopback_http(tmp_path)
+    for name, factory in (("_async_http.py", "async_session"), ("_sync_http.py", "sync_session")):
+        text = (tmp_path / name).read_text()
+        assert f"from acams_db.runtime.loopback_http import {factory}\n" in text
+        assert "acams_db.loopback_http" not in text
+        assert text.count(f"self.session = {factory}(") == 1

@@ -6,7 +6,7 @@ import json
 import re
 from pathlib import Path
 
-from acams_db.data_migration import TEMPLATE
+from acams_db.migrations.data_migration import TEMPLATE
 from tests.support import PostgresServer, Project, copy_project
 
 NO_DATABASE = "postgresql://nobody:secret@127.0.0.1:9/nowhere"  # nothing listens there

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from acams_db import manifest
 from acams_db.errors import RefusedError
+from acams_db.migrations import manifest
 from tests import deployed
 from tests.support import HISTORY, PostgresServer, Project, next_migration, schema_of
 

@@ -13,8 +13,9 @@ from contextlib import contextmanager
 
 import pytest
 
-from acams_db import manifest, pg_tools
-from acams_db.processes import dies_with_this_process
+from acams_db.migrations import manifest
+from acams_db.runtime import pg_tools
+from acams_db.runtime.processes import dies_with_this_process
 from acams_db.settings import load_settings
 from tests.support import PostgresServer, Project, next_migration
 

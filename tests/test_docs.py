@@ -8,7 +8,7 @@ import pytest
 from typer.main import get_command
 from typer.testing import CliRunner
 
-from acams_db.cli import app
+from acams_db.cli.app import app
 from tests.support import REPOSITORY
 
 COMMANDS = sorted(name for name, command in get_command(app).commands.items() if not command.hidden)  # type: ignore[attr-defined]

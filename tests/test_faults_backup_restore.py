@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from acams_db import pg_tools
+from acams_db.runtime import pg_tools
 from tests.support import PostgresServer, Project, copy_project, database_fingerprint
 
 # A bank of learners, questions and options (a sequence), and the gates: gate(key, 500) waits for advisory lock

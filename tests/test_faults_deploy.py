@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from acams_db import manifest
 from acams_db.errors import RefusedError
+from acams_db.migrations import manifest
 from tests import deployed
 from tests.support import (
     PostgresServer,
@@ -107,7 +107,7 @@ class Deploy:
         return self.process.returncode, stderr
 
 
-QUERY_SCRIPT = "engine/raw-sql.mjs"  # reads Prisma's records: before applying, and after (to record them)
+QUERY_SCRIPT = "engine/bin/raw-sql.mjs"  # reads Prisma's records: before applying, and after (to record them)
 PRISMA_CLI = "prisma/build/index.js"  # `prisma migrate deploy`: applies the migrations
 
 

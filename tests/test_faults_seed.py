@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from acams_db import pg_tools
-from acams_db.processes import dies_with_this_process
+from acams_db.runtime import pg_tools
+from acams_db.runtime.processes import dies_with_this_process
 from tests.support import (
     PostgresServer,
     ProcessRecord,

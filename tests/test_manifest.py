@@ -6,7 +6,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from acams_db import manifest
+from acams_db.migrations import manifest
 from tests.support import HISTORY, PostgresServer, Project, next_migration
 
 NOTES = next_migration("add_notes")

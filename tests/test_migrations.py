@@ -6,7 +6,7 @@ import json
 import re
 
 from acams_db.errors import RefusedError
-from acams_db.migrations import StatusCode
+from acams_db.migrations.migrations import StatusCode
 from tests.support import HISTORY, WIDGET_MODEL, PostgresServer, Project, next_migration
 
 

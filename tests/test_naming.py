@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from acams_db.errors import ToolchainError
-from acams_db.naming import MIGRATION_FOLDER, check_descriptive_name, folder_name
+from acams_db.migrations.naming import MIGRATION_FOLDER, check_descriptive_name, folder_name
 from tests.support import Project
 
 

@@ -2,7 +2,7 @@
 
 `prisma` is Prisma Client Python's console script in .venv/bin, which runs the pinned CLI; prisma.config.ts hands
 migrate dev / deploy / reset / resolve to the acams-db operation and gives the other commands the environment's
-database (engine/prisma-commands.mjs).
+database (engine/prisma-cli/prisma-commands.mjs).
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from acams_db import review
-from acams_db.database import Database
+from acams_db.migrations import review
+from acams_db.runtime.database import Database
 from acams_db.settings import load_settings
 from tests.support import HISTORY, PostgresServer, Project
 

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from acams_db import manifest
 from acams_db.errors import RefusedError
+from acams_db.migrations import manifest
 from tests.support import HISTORY, WIDGET_MODEL, PostgresServer, Project, schema_of
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from acams_db.sql_analysis import Kind, SqlSyntaxError, breaking_notes, created_tables, find_risks, parse
+from acams_db.sql.sql_analysis import Kind, SqlSyntaxError, breaking_notes, created_tables, find_risks, parse
 
 
 def rules(sql: str, new_tables: frozenset[str] = frozenset()) -> list[tuple[int, str]]:

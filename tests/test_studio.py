@@ -21,9 +21,9 @@ from typing import Any
 import pytest
 
 from acams_db.errors import RefusedError
-from acams_db.question_bank import load_bank
+from acams_db.operations.studio import studio_access
+from acams_db.questions.question_bank import load_bank
 from acams_db.settings import load_settings
-from acams_db.studio import studio_access
 from tests.support import REPOSITORY, PostgresServer, Project
 
 ARTIFACTS = REPOSITORY / "tests" / "artifacts"

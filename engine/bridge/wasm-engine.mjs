@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { bindAdapter } from '@prisma/driver-adapter-utils';
-import { QUERY_ENGINE, loadWasmGlue, withPanicMessage } from '../wasm.mjs';
+import { QUERY_ENGINE, loadWasmGlue, withPanicMessage } from '../lib/wasm.mjs';
 import { datasourceMetrics } from './metrics.mjs';
 
 const require = createRequire(import.meta.url);
@@ -85,7 +85,7 @@ export class WasmQueryEngine {
     // engine. It loads while the engine compiles.
     const [{ QueryEngine }, { ProjectPgAdapterFactory }] = await Promise.all([
       loadWasmGlue(QUERY_ENGINE),
-      import('../pg-adapter.mjs'),
+      import('../lib/pg-adapter.mjs'),
     ]);
     const factory = new ProjectPgAdapterFactory(this.options.url, { pool: { max: this.options.poolSize ?? 10 } });
     this.adapter = withDatasourceMetrics(await factory.connect());

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from acams_db.generate import use_loopback_http
+from acams_db.operations.generate import use_loopback_http
 from tests.support import REPOSITORY, PostgresServer
 
 SCHEMA = Path(__file__).with_name("schema.prisma")

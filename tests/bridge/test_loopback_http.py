@@ -1,4 +1,4 @@
-"""The generated client's requests to the bridge take acams_db/loopback_http.py: kept-alive connections, reused."""
+"""The generated client's requests to the bridge take runtime/loopback_http.py: kept-alive connections, reused."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import httpx
 import psutil
 import pytest
 
-from acams_db import loopback_http
+from acams_db.runtime import loopback_http
 
 
 def bridge_connections(db: Any) -> int:

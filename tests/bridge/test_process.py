@@ -25,7 +25,7 @@ import pytest
 from tests.bridge.conftest import GENERATED
 from tests.support import REPOSITORY
 
-BRIDGE = REPOSITORY / "engine" / "query-engine.mjs"
+BRIDGE = REPOSITORY / "engine" / "bin" / "query-engine.mjs"
 SCHEMA = Path(__file__).with_name("schema.prisma")
 
 

@@ -22,7 +22,7 @@ from typing import Any
 import pydantic
 import pytest
 
-from acams_db.generate import bake_project_config, use_loopback_http
+from acams_db.operations.generate import bake_project_config, use_loopback_http
 from tests.bridge.conftest import prisma
 from tests.support import REPOSITORY, PostgresServer
 

@@ -1,6 +1,6 @@
 """Every error class Prisma Client Python maps, with the native engine's code, message and meta.
 
-With PostgreSQL's errors passed to the engine as they are (engine/pg-adapter.mjs), the engine maps them with
+With PostgreSQL's errors passed to the engine as they are (engine/lib/pg-adapter.mjs), the engine maps them with
 the native connector's own code: the texts below are those of the native engine of the same commit (6.19).
 """
 

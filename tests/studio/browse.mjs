@@ -80,7 +80,7 @@ try {
   timings.rowsShown = seconds();
 
   await page.screenshot({ path: options.screenshot });
-  // engine/studio.mjs draws it as the body's ::after on a read-only database.
+  // engine/prisma-cli/studio.mjs draws it as the body's ::after on a read-only database.
   const band = await page.evaluate(() => getComputedStyle(document.body, '::after').content);
   readOnlyBand = band === 'none' ? null : JSON.parse(band);
 

@@ -1,0 +1,155 @@
+"""`deploy` with the environment's safety rules.
+
+In staging and production a backup is taken before any pending migration is
+applied, and the deploy aborts if the backup fails. Skipping it needs an
+explicit flag, and every deploy there is recorded in `backups/<env>/deploys.jsonl`
+(who, when, what was applied and how long each migration took, which backup, or that there was none).
+Outside development a monitor reports what the deploy runs and waits on while it runs (deploy_monitor).
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from acams_db.errors import ToolchainError
+from acams_db.migrations import migrations
+from acams_db.operations import backups
+from acams_db.operations.backups import Backup
+from acams_db.runtime import deploy_monitor
+from acams_db.runtime.database import Database
+from acams_db.settings import Settings, redact
+
+DEPLOY_LOG = "deploys.jsonl"
+BACKUP_LABEL = backups.BEFORE_DEPLOY
+
+
+@dataclass(frozen=True)
+class Deployment:
+    applied: list[str]
+    backup: Backup | None
+    backup_skipped: bool
+    seconds: dict[str, float] = field(default_factory=dict)  # how long each applied migration took
+
+    def as_dict(self) -> dict[str, object]:
+        timed = {"seconds": self.seconds} if self.seconds else {}  # measured outside development only
+        return {
+            "applied": self.applied,
+            **timed,
+            "backup": self.backup.as_dict() if self.backup else None,
+            "backup_skipped": self.backup_skipped,
+        }
+
+
+def backs_up(settings: Settings) -> bool:
+    """Whether deploys of this environment take a backup first."""
+    return settings.environment != "development"
+
+
+def deploy(
+    settings: Settings, database: Database, *, skip_backup: bool, say: Callable[[str], None], events: bool = False
+) -> Deployment:
+    """Apply the pending migrations, backing up first where the environment asks for it.
+
+    The monitor's reports go to `say`, as JSON events (one object a line) when `events`.
+    """
+    monitor = _monitor(settings, database, say, events)
+    if not backs_up(settings):
+        applied = migrations.deploy(settings, database, monitor)
+        return Deployment(applied, None, False, _seconds(settings, database, applied, say, events) if monitor else {})
+    backup = None
+    if migrations.status(settings, database, check_schema_drift=False).pending:
+        if skip_backup:
+            say(f"WARNING: deploying to {settings.environment} WITHOUT a backup (--no-backup); this is logged.")
+        else:
+            say(f"Backing up {database.display} before deploying ...")
+            try:
+                backup = backups.create(settings, database, BACKUP_LABEL)
+            except ToolchainError as error:
+                _log(settings, database, say, outcome="aborted: backup failed", applied=[], backup=None, skipped=False)
+                raise ToolchainError(f"Deploy aborted, nothing applied: the backup failed.\n{error}") from error
+            say(f"Backup written: {backup.path} ({backup.size:,} bytes, sha256 {backup.sha256[:12]}...)")
+    try:
+        applied = migrations.deploy(settings, database, monitor)
+    except ToolchainError as error:
+        outcome = {migrations.Interrupted: "interrupted", migrations.LockTimeout: "blocked"}.get(type(error), "failed")
+        _log(settings, database, say, outcome=f"{outcome}: {error}", applied=[], backup=backup, skipped=skip_backup)
+        raise
+    seconds = _seconds(settings, database, applied, say, events)
+    _log(
+        settings,
+        database,
+        say,
+        outcome="ok",
+        applied=applied,
+        backup=backup,
+        skipped=skip_backup and bool(applied),
+        seconds=seconds,
+    )
+    return Deployment(applied, backup, skip_backup and backup is None and bool(applied), seconds)
+
+
+def _monitor(
+    settings: Settings, database: Database, say: Callable[[str], None], events: bool
+) -> deploy_monitor.Monitor | None:
+    if settings.deploy_monitor_seconds is None:
+        return None
+
+    def report(sample: deploy_monitor.Sample) -> None:
+        say(json.dumps(sample.as_event()) if events else sample.describe())
+
+    return deploy_monitor.Monitor(database, settings.deploy_monitor_seconds, report)
+
+
+def _seconds(
+    settings: Settings, database: Database, applied: list[str], say: Callable[[str], None], events: bool
+) -> dict[str, float]:
+    """How long each of `applied` took (Prisma's started_at to finished_at), each said."""
+    if not applied:
+        return {}
+    records = {record.name: record.seconds for record in migrations.applied_records(settings, database)}
+    seconds = {name: round(records.get(name) or 0.0, 3) for name in applied}
+    for name, duration in seconds.items():
+        event = {"event": "applied", "migration": name, "seconds": duration}
+        say(json.dumps(event) if events else f"applied {name} in {duration:.1f} s")
+    return seconds
+
+
+def _log(
+    settings: Settings,
+    database: Database,
+    say: Callable[[str], None],
+    *,
+    outcome: str,
+    applied: list[str],
+    backup: Backup | None,
+    skipped: bool,
+    seconds: dict[str, float] | None = None,
+) -> None:
+    entry = {
+        "at": datetime.now(UTC).isoformat(),
+        "user": getpass.getuser(),
+        "host": socket.gethostname(),
+        "database": database.display,
+        "outcome": redact(outcome),
+        "applied": applied,
+        "seconds": seconds or {},
+        "backup": str(backup.path) if backup else None,
+        "backup_skipped": skipped,
+    }
+    log = backups.folder(settings) / DEPLOY_LOG
+    try:
+        # As private as the dumps beside it: who deployed what, where.
+        log.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        log.parent.chmod(0o700)
+        descriptor = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        os.fchmod(descriptor, 0o600)  # a log written before this rule
+        with os.fdopen(descriptor, "a") as stream:
+            stream.write(json.dumps(entry) + "\n")
+    except OSError as error:  # the deploy's own outcome matters more than its record
+        say(f"WARNING: could not record this deploy in {log}: {error}")

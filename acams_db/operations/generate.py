@@ -1,0 +1,128 @@
+"""Generate Prisma Client Python from schema.prisma, skipping the work when nothing it depends on changed."""
+
+from __future__ import annotations
+
+import compileall
+import hashlib
+import importlib.metadata
+import importlib.util
+import re
+import tomllib
+from pathlib import Path
+
+from acams_db.errors import SetupMissingError, ToolchainError
+from acams_db.runtime import loopback_http
+from acams_db.runtime.prisma_cli import run_prisma
+from acams_db.settings import Settings
+
+# Written into the generated package, beside the copy of schema.prisma that Prisma Client Python puts there: the
+# digest of everything the client was generated from.
+INPUTS_NAME = ".acams-client-inputs.sha256"
+_PARTIAL_TYPES = re.compile(r'^\s*partial_type_generator\s*=\s*"([^"]*)"', re.MULTILINE)
+# Prisma Client Python reads its configuration ([tool.prisma]: the engine version it expects, the CLI's) from
+# the pyproject.toml of the current folder (prisma/_config.py, Config.load): a script run from any other folder
+# expected the engine of Prisma Client Python's own release and failed with MismatchedVersionsError. The
+# generated package carries the project's [tool.prisma] values instead, wherever it runs from, and reads no file
+# (a path would point at whichever copy of the project generated last, gone once that copy is).
+# The line that picks the file, or the values baked in before (generation starts from the installed package).
+_CONFIG_PATH_LINE = re.compile(
+    r"^(\s*)(?:path = Path\([^\n]*\)|return cls\.parse\(\*\*\{[^\n]*\}\))(  # [^\n]*)?$", re.MULTILINE
+)
+_BAKED = "# the project's [tool.prisma], baked in by acams_db/operations/generate.py"
+# The generated client's HTTP sessions: acams_db/runtime/loopback_http.py for its requests to the local engine.
+_SESSIONS = {
+    "_async_http.py": ("httpx.AsyncClient(**self.session_kwargs)", "async_session"),
+    "_sync_http.py": ("httpx.Client(**self.session_kwargs)", "sync_session"),
+}
+
+
+def client_inputs_digest(settings: Settings) -> str:
+    """A digest of everything the generated client depends on."""
+    digest = hashlib.sha256()
+    schema = settings.schema_path.read_text() if settings.schema_path.is_file() else ""
+    partial_types = [settings.project_root / script for script in _PARTIAL_TYPES.findall(schema)]
+    for path in (settings.schema_path, settings.project_root / "package-lock.json", *partial_types):
+        digest.update(path.read_bytes() if path.is_file() else b"")
+    digest.update(importlib.metadata.version("prisma").encode())
+    # How the generated client is post-processed (below).
+    digest.update(Path(__file__).read_bytes())
+    # The bridge's path is baked into the client (a copy of the project sharing engine/ shares it).
+    digest.update(str((settings.project_root / "engine" / "bin" / "query-engine.mjs").resolve()).encode())
+    return digest.hexdigest()
+
+
+def client_is_current(settings: Settings, package: Path) -> bool:
+    """Whether the client installed in `package` is the one acams-db generates from the current inputs.
+
+    Judged by the installed client, not by a note kept elsewhere: a `prisma generate` typed by hand replaces the
+    client (and its copy of schema.prisma) behind acams-db's back. Once a field was added, generated that way and
+    removed again, a stamp of the inputs matched and the client still had the field (issue #14).
+    """
+    generated_schema, inputs = package / "schema.prisma", package / INPUTS_NAME
+    return (
+        (package / "client.py").is_file()
+        and generated_schema.is_file()
+        and generated_schema.read_bytes() == settings.schema_path.read_bytes()
+        and inputs.is_file()
+        and inputs.read_text().strip() == client_inputs_digest(settings)
+        and _BAKED in (package / "_config.py").read_text()
+    )
+
+
+def generate(settings: Settings, *, force: bool = False) -> bool:
+    """Generate the client into this Python environment; return False when it was already up to date."""
+    package = _client_package()
+    if not force and client_is_current(settings, package):
+        return False
+    # Gone while the package is rewritten: a generation stopped half-way is never taken for a current one.
+    (package / INPUTS_NAME).unlink(missing_ok=True)
+    # The generator runs inside the installed package, whose configuration may name another project's values.
+    bake_project_config(package, settings.project_root / "pyproject.toml")
+    run_prisma(settings, ["generate"], database=None)
+    bake_project_config(_client_package(), settings.project_root / "pyproject.toml")
+    use_loopback_http(_client_package())
+    # Compiled to bytecode now: where Python may not write bytecode (PYTHONDONTWRITEBYTECODE, as container images
+    # often set, or a read-only install), every import would compile the client's half a megabyte of source again.
+    compileall.compile_dir(_client_package(), quiet=1)
+    (package / INPUTS_NAME).write_text(client_inputs_digest(settings) + "\n")
+    return True
+
+
+def bake_project_config(package: Path, pyproject: Path) -> None:
+    """Give the generated client in `package` the [tool.prisma] values of `pyproject`, read now, once."""
+    module = package / "_config.py"
+    values = tomllib.loads(pyproject.read_text()).get("tool", {}).get("prisma", {})
+    baked, count = _CONFIG_PATH_LINE.subn(
+        lambda match: f"{match[1]}return cls.parse(**{values!r})  {_BAKED}", module.read_text(), count=1
+    )
+    if count != 1:
+        raise ToolchainError(f"{module} has no pyproject.toml path to replace: is this Prisma Client Python 0.15?")
+    module.write_text(baked)
+
+
+def use_loopback_http(package: Path) -> None:
+    """Make the generated client in `package` send its requests to the engine through runtime/loopback_http.py."""
+    for name, (opened, factory) in _SESSIONS.items():
+        module = package / name
+        text = module.read_text()
+        # Generation copies these files from the installed package, which may be patched already, perhaps by an
+        # earlier version of this function that imported the session from another module: patch it anew.
+        earlier = re.compile(rf"from acams_db\.[\w.]+ import {factory}\n\n\s*self\.session = {factory}\([^\n]*")
+        text = earlier.sub(f"self.session = {opened}", text)
+        if f"self.session = {opened}" not in text:
+            raise ToolchainError(f"{module} opens no httpx session to replace: is this Prisma Client Python 0.15?")
+        module.write_text(
+            text.replace(
+                f"self.session = {opened}",
+                f"from {loopback_http.__name__} import {factory}\n\n"
+                f"        self.session = {factory}(self.session_kwargs)  # type: ignore[assignment]",
+            )
+        )
+
+
+def _client_package() -> Path:
+    """The folder of the `prisma` package, where the client is generated."""
+    spec = importlib.util.find_spec("prisma")
+    if spec is None or spec.origin is None:
+        raise SetupMissingError("Prisma Client Python (PyPI prisma) is not installed. Run: make install")
+    return Path(spec.origin).parent
