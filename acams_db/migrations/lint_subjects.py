@@ -79,7 +79,7 @@ class History:
         except manifest.ManifestError as error:
             self.manifest_error = error
         paths = migrations_dir.iterdir() if migrations_dir.is_dir() else iter(())
-        folders = sorted((path for path in paths if path.is_dir() and not path.name.startswith(".")), key=lambda p: p.name)
+        folders = sorted((p for p in paths if p.is_dir() and not p.name.startswith(".")), key=lambda p: p.name)
         self.folders = [Folder(path, self.root) for path in folders]
 
     def relative(self, path: Path) -> str:

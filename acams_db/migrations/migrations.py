@@ -310,9 +310,7 @@ def _lock_timeout(
     from acams_db.sql import parsing, relations  # pglast: only when it is needed
 
     try:
-        tables = relations.tables_named(
-            parsing.parse((settings.migrations_dir / name / MIGRATION_FILE).read_text())
-        )
+        tables = relations.tables_named(parsing.parse((settings.migrations_dir / name / MIGRATION_FILE).read_text()))
     except parsing.SqlSyntaxError:
         tables = set()
     blockers = {

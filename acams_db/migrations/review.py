@@ -103,9 +103,7 @@ def _counted(risk: Risk, counts: dict[RowCount, int | None]) -> Risk:
     return replace(risk, affected_rows=counts.get(risk.row_count)) if risk.row_count is not None else risk
 
 
-def count_rows(
-    settings: Settings, database: Database, queries: list[RowCount]
-) -> dict[RowCount, int | None]:
+def count_rows(settings: Settings, database: Database, queries: list[RowCount]) -> dict[RowCount, int | None]:
     """Run each count whose table (and column) exists; None for the others. Read-only, through the engine."""
     targets = sorted({(query.relation, query.column) for query in queries}, key=str)
     checks, parameters = [], []
@@ -138,9 +136,7 @@ def count_rows(
     return counts
 
 
-def _run_counts(
-    settings: Settings, database: Database, queries: list[RowCount]
-) -> dict[RowCount, int]:
+def _run_counts(settings: Settings, database: Database, queries: list[RowCount]) -> dict[RowCount, int]:
     select = ", ".join(f"({query.sql})::bigint AS c{index}" for index, query in enumerate(queries))
     (row,) = engine_sql.query(settings, database, f"SELECT {select}")
     return {query: int(row[f"c{index}"]) for index, query in enumerate(queries)}

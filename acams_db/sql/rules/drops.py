@@ -52,8 +52,7 @@ def drop_index(node: ast.Node, scope: Scope) -> Iterator[Hit]:
         if drop.removeType == ObjectType.OBJECT_INDEX:
             lock = "" if drop.concurrent else "; without CONCURRENTLY it locks the table while it drops"
             yield Hit(
-                f"drops index {name}: queries using it slow down, and a unique index stops enforcing "
-                f"uniqueness{lock}",
+                f"drops index {name}: queries using it slow down, and a unique index stops enforcing uniqueness{lock}",
                 part=part,
             )
 

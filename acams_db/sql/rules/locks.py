@@ -46,7 +46,8 @@ def long_lock(node: ast.Node, scope: Scope) -> Iterator[Hit]:
                 )
         elif command.subtype == AlterTableType.AT_AddConstraint and isinstance(command.def_, ast.Constraint):
             constraint = command.def_
-            if constraint.contype in (ConstrType.CONSTR_FOREIGN, ConstrType.CONSTR_CHECK) and constraint.initially_valid:
+            validated = constraint.contype in (ConstrType.CONSTR_FOREIGN, ConstrType.CONSTR_CHECK)
+            if validated and constraint.initially_valid:
                 kind = "foreign key" if constraint.contype == ConstrType.CONSTR_FOREIGN else "check constraint"
                 yield Hit(
                     f"adds {kind} {constraint.conname or '(unnamed)'} to {table.display}, checking every row while "
