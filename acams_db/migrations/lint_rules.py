@@ -41,14 +41,14 @@ def lint_rule(id: str, severity: Severity = Severity.ERROR) -> Callable[[Check],
 
 
 @lint_rule("manifest")
-def readable_manifest(history: History) -> Iterator[Problem]:
+def manifest_unreadable(history: History) -> Iterator[Problem]:
     error = history.manifest_error
     if error is not None:
         yield Problem(history.relative(manifest.manifest_path(history.migrations_dir)), error.line, error.reason)
 
 
 @lint_rule("naming")
-def folder_naming(history: History) -> Iterator[Problem]:
+def naming_convention(history: History) -> Iterator[Problem]:
     for folder in history.folders:
         match = naming.MIGRATION_FOLDER.match(folder.name)
         if match is None:
@@ -77,14 +77,14 @@ def future_date(history: History) -> Iterator[Problem]:
 
 
 @lint_rule("no-sql")
-def has_sql(history: History) -> Iterator[Problem]:
+def no_sql(history: History) -> Iterator[Problem]:
     for folder in history.folders:
         if not folder.has_sql:
             yield Problem(folder.location, None, f"has no {MIGRATION_FILE}")
 
 
 @lint_rule("modified")
-def never_modified(history: History) -> Iterator[Problem]:
+def modified(history: History) -> Iterator[Problem]:
     """A recorded checksum must match: never edit a migration once applied."""
     recorded = history.recorded.checksums if history.recorded is not None else {}
     for folder in history.with_sql:
@@ -102,27 +102,22 @@ def never_modified(history: History) -> Iterator[Problem]:
 
 
 @lint_rule("unrecorded")
-def recorded(history: History) -> Iterator[Problem]:
-    if history.recorded is None:
-        return
-    for folder in history.with_sql:
-        if folder.name not in history.recorded.checksums:
-            yield Problem(
-                folder.location,
-                None,
-                f"not recorded in {manifest.MANIFEST_FILE}: apply it in development (make deploy) to record its "
-                "checksum, then commit it with the manifest",
-            )
+def unrecorded(history: History) -> Iterator[Problem]:
+    for folder in history.unrecorded:
+        yield Problem(
+            folder.location,
+            None,
+            f"not recorded in {manifest.MANIFEST_FILE}: apply it in development (make deploy) to record its "
+            "checksum, then commit it with the manifest",
+        )
 
 
 @lint_rule("order")
-def in_order(history: History) -> Iterator[Problem]:
+def order(history: History) -> Iterator[Problem]:
     """Unrecorded migrations must sort after the recorded ones."""
     newest = history.recorded.newest if history.recorded is not None else None
-    if history.recorded is None or newest is None:
-        return
-    for folder in history.with_sql:
-        if folder.name not in history.recorded.checksums and folder.name < newest:
+    for folder in history.unrecorded:
+        if newest is not None and folder.name < newest:
             yield Problem(
                 folder.location,
                 None,
@@ -132,7 +127,7 @@ def in_order(history: History) -> Iterator[Problem]:
 
 
 @lint_rule("deleted")
-def never_deleted(history: History) -> Iterator[Problem]:
+def deleted(history: History) -> Iterator[Problem]:
     if history.recorded is None:
         return
     present = {folder.name for folder in history.folders}
@@ -146,14 +141,14 @@ def never_deleted(history: History) -> Iterator[Problem]:
 
 
 @lint_rule(SQL_SYNTAX.id)
-def readable_sql(history: History) -> Iterator[Problem]:
+def sql_syntax(history: History) -> Iterator[Problem]:
     for folder in history.with_sql:
         if isinstance(folder.sql, Unreadable):
             yield Problem(folder.sql_file, folder.sql.line, folder.sql.message)
 
 
 @lint_rule("mixed-schema-and-data")
-def schema_or_data(history: History) -> Iterator[Problem]:
+def mixed_schema_and_data(history: History) -> Iterator[Problem]:
     for folder, parsed in history.parsed:
         schema_lines, data_lines = parsed.lines_of(Kind.SCHEMA), parsed.lines_of(Kind.DATA)
         if schema_lines and data_lines:
@@ -167,7 +162,7 @@ def schema_or_data(history: History) -> Iterator[Problem]:
 
 
 @lint_rule("breaking-note")
-def documented_if_destructive(history: History) -> Iterator[Problem]:
+def breaking_note_missing(history: History) -> Iterator[Problem]:
     for folder, parsed in history.parsed:
         destructive = [risk for risk in folder.risks if risk.destructive]
         if not destructive or breaking_note(folder.path, parsed) is not None:
@@ -188,7 +183,7 @@ def documented_if_destructive(history: History) -> Iterator[Problem]:
 
 
 @lint_rule("outside-transaction")
-def alone_if_refused_in_transaction(history: History) -> Iterator[Problem]:
+def outside_transaction(history: History) -> Iterator[Problem]:
     """A migration of several statements runs as one transaction (see README, Atomic migrations)."""
     for folder, parsed in history.parsed:
         if len(parsed.statements) < 2:
@@ -205,7 +200,7 @@ def alone_if_refused_in_transaction(history: History) -> Iterator[Problem]:
 
 
 @lint_rule("new-enum-value")
-def enum_value_used_after_commit(history: History) -> Iterator[Problem]:
+def new_enum_value(history: History) -> Iterator[Problem]:
     for folder, parsed in history.parsed:
         added: dict[str, int] = {}  # enum value -> line of its ADD VALUE
         for statement in parsed.statements:
@@ -230,18 +225,18 @@ def dynamic_sql(history: History) -> Iterator[Problem]:
 
 # In this order when several rules find something at one place.
 RULES: tuple[LintRule, ...] = (
-    readable_manifest,
-    folder_naming,
+    manifest_unreadable,
+    naming_convention,
     future_date,
-    has_sql,
-    never_modified,
-    recorded,
-    in_order,
-    never_deleted,
-    readable_sql,
-    schema_or_data,
-    documented_if_destructive,
-    alone_if_refused_in_transaction,
-    enum_value_used_after_commit,
+    no_sql,
+    modified,
+    unrecorded,
+    order,
+    deleted,
+    sql_syntax,
+    mixed_schema_and_data,
+    breaking_note_missing,
+    outside_transaction,
+    new_enum_value,
     dynamic_sql,
 )

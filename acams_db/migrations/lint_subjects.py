@@ -90,5 +90,12 @@ class History:
         return [folder for folder in self.folders if folder.has_sql]
 
     @property
+    def unrecorded(self) -> list[Folder]:
+        """Migrations not in the manifest; none when the manifest cannot be read."""
+        if self.recorded is None:
+            return []
+        return [folder for folder in self.with_sql if folder.name not in self.recorded.checksums]
+
+    @property
     def parsed(self) -> list[tuple[Folder, ParsedSql]]:
         return [(folder, folder.parsed) for folder in self.folders if folder.parsed is not None]

@@ -22,12 +22,9 @@ from acams_db.runtime.database import Database
 from acams_db.runtime.prisma_cli import run_prisma
 from acams_db.settings import Settings, database_url_in_files
 from acams_db.sql import parsing, relations
+from acams_db.sql.rules import LONG_LOCK_RULES
 
 RECENT_BACKUP = timedelta(hours=1)
-# Statements that hold locks for as long as they scan or rewrite a table.
-LONG_LOCK_RULES = frozenset(
-    {"long-lock", "index-without-concurrently", "set-not-null", "type-change", "unique-constraint"}
-)
 QUESTION_TABLES = frozenset({"questions", "answer_options"})
 SHIPPED_BANK = "data/questions.json"
 
