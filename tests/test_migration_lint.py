@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from acams_db.migrations import manifest
-from acams_db.migrations.migration_lint import Finding, lint_migrations
+from acams_db.migrations.lint import Finding, lint_migrations
 from tests.support import REPOSITORY, copy_project, next_migration
 
 NOW = datetime(2024, 6, 1, 12, 0, 0, tzinfo=UTC)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from acams_db.sql.sql_analysis import Kind, SqlSyntaxError, breaking_notes, created_tables, find_risks, parse
+from acams_db.migrations.breaking_note import breaking_notes
+from acams_db.sql.parsing import Kind, SqlSyntaxError, parse
+from acams_db.sql.relations import created_tables
+from acams_db.sql.rules import find_risks
 
 
 def rules(sql: str, new_tables: frozenset[str] = frozenset()) -> list[tuple[int, str]]:

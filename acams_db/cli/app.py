@@ -609,11 +609,11 @@ def lint_migrations(as_json: JsonOption = False) -> None:
     recorded in manifest.json; no schema and data changes in one migration; destructive statements documented
     with a `-- breaking:` note. One line per finding: file:line: rule: message.
     """
-    from acams_db.migrations import migration_lint
+    from acams_db.migrations import lint
 
     settings = load_settings(None)
-    findings = migration_lint.lint_migrations(settings.migrations_dir)
-    failed = migration_lint.errors(findings)
+    findings = lint.lint_migrations(settings.migrations_dir)
+    failed = lint.errors(findings)
     summary = f"{len(failed)} error(s), {len(findings) - len(failed)} warning(s)." if findings else "No problems."
     _emit(
         as_json,

@@ -307,13 +307,11 @@ def _lock_timeout(
 ) -> LockTimeout:
     """Record `name` rolled back (its transaction was), and say who held the locks it needed."""
     _mark(settings, database, name, "rolled-back")
-    from acams_db.sql import sql_analysis  # pglast: only when it is needed
+    from acams_db.sql import parsing, relations  # pglast: only when it is needed
 
     try:
-        tables = sql_analysis.tables_named(
-            sql_analysis.parse((settings.migrations_dir / name / MIGRATION_FILE).read_text())
-        )
-    except sql_analysis.SqlSyntaxError:
+        tables = relations.tables_named(parsing.parse((settings.migrations_dir / name / MIGRATION_FILE).read_text()))
+    except parsing.SqlSyntaxError:
         tables = set()
     blockers = {
         **(monitor.blockers_seen if monitor else {}),
@@ -502,9 +500,9 @@ def _release_lock_timeouts(settings: Settings, database: Database) -> list[str]:
 
 def _refuse_broken_files(settings: Settings) -> None:
     # Imported here: the lint loads pglast (a tenth of a second), and imports this module.
-    from acams_db.migrations import migration_lint
+    from acams_db.migrations import lint
 
-    findings = migration_lint.errors(migration_lint.lint_migrations(settings.migrations_dir))
+    findings = lint.errors(lint.lint_migrations(settings.migrations_dir))
     # In development, deploy is what records a migration's checksum (see record_applied).
     if settings.environment == "development":
         findings = [finding for finding in findings if finding.rule != "unrecorded"]

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from acams_db.errors import ToolchainError
-from acams_db.migrations import migration_lint, migrations, naming
+from acams_db.migrations import breaking_note, migrations, naming
 from acams_db.migrations.migrations import LocalMigration
 from acams_db.runtime.database import Database
 from acams_db.runtime.prisma_cli import run_prisma
 from acams_db.settings import Settings
-from acams_db.sql import sql_analysis
+from acams_db.sql.parsing import parse
+from acams_db.sql.rules import find_risks
 
 REVERT_PREFIX = "revert_"
 
@@ -113,7 +114,7 @@ def create_revert(settings: Settings, database: Database, name: str) -> CreatedR
 
 def revert_text(reverted: str, body: str) -> str:
     """The revert migration: a header for the reviewer, then `body` with a warning above each risky statement."""
-    risks = sql_analysis.find_risks(sql_analysis.parse(body))
+    risks = find_risks(parse(body))
     header = [
         f"-- Reverts {reverted}. Written by `acams-db revert` for review and not applied: check it, edit it if",
         "-- needed, apply it in development (make deploy), commit it, and deploy it like any migration.",
@@ -122,7 +123,7 @@ def revert_text(reverted: str, body: str) -> str:
         "-- created is dropped here.",
     ]
     if any(risk.destructive for risk in risks):
-        header.append(f"-- breaking: {migration_lint.BREAKING_NOTE_TEMPLATE}")
+        header.append(f"-- breaking: {breaking_note.TEMPLATE}")
     warnings_by_line: dict[int, list[str]] = {}
     for risk in risks:
         warnings_by_line.setdefault(risk.line, []).append(f"-- WARNING {risk.rule} ({risk.severity}): {risk.message}")

@@ -3,37 +3,18 @@ number of rows each one affects. Reads the database (through the Prisma query en
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from acams_db.errors import ToolchainError
-from acams_db.migrations import migration_lint
+from acams_db.migrations.breaking_note import breaking_note
 from acams_db.migrations.migrations import MIGRATION_FILE, LocalMigration, local_migrations, status
 from acams_db.runtime import engine_sql
 from acams_db.runtime.database import Database
 from acams_db.settings import Settings
-from acams_db.sql import sql_analysis
-
-
-@dataclass(frozen=True)
-class ReviewWarning:
-    rule: str
-    severity: str  # "danger" or "warning"
-    line: int
-    message: str
-    destructive: bool  # loses data or breaks running code: needs a `-- breaking:` note
-    affected_rows: int | None = None  # None: not counted (no query for this rule, table absent, or no database)
-    affected: str | None = None  # what affected_rows counts, e.g. "rows deleted"
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "rule": self.rule,
-            "severity": self.severity,
-            "line": self.line,
-            "message": self.message,
-            "destructive": self.destructive,
-            "affected_rows": self.affected_rows,
-            "affected": self.affected,
-        }
+from acams_db.sql.parsing import SqlSyntaxError, parse
+from acams_db.sql.relations import created_tables
+from acams_db.sql.risks import Hit, Risk, RowCount
+from acams_db.sql.rules import SQL_SYNTAX, find_risks
 
 
 @dataclass(frozen=True)
@@ -41,7 +22,7 @@ class MigrationReview:
     name: str
     file: str  # migration.sql, relative to the project root
     sql: str
-    warnings: list[ReviewWarning] = field(default_factory=list)
+    warnings: list[Risk] = field(default_factory=list)  # each counted on the database where it could be
     breaking_note: str | None = None
     row_counts_unavailable: str | None = None  # why rows were not counted, when the database could not tell
 
@@ -76,33 +57,26 @@ def review_migrations(settings: Settings, database: Database | None, names: list
     unknown = [name for name in names if name not in local]
     if unknown:
         raise ToolchainError(f"No migration {', '.join(unknown)} in {settings.migrations_dir.name}/.")
-    analysed: list[tuple[LocalMigration, str, list[sql_analysis.Risk], str | None]] = []
+    analysed: list[tuple[LocalMigration, str, list[Risk], str | None]] = []
     new_tables: set[str] = set()  # created by an earlier migration of this review: no rows yet
     for migration in sorted((local[name] for name in set(names)), key=lambda m: m.name):
         sql = (migration.path / MIGRATION_FILE).read_text()
         try:
-            parsed = sql_analysis.parse(sql)
-        except sql_analysis.SqlSyntaxError as error:
-            syntax = sql_analysis.Risk(
-                "sql-syntax",
-                sql_analysis.Severity.DANGER,
-                error.line,
-                f"PostgreSQL cannot parse it: {error.reason}",
-                destructive=False,
-            )
-            analysed.append((migration, sql, [syntax], None))
+            parsed = parse(sql)
+        except SqlSyntaxError as error:
+            analysed.append((migration, sql, [SQL_SYNTAX.risk(error.line, Hit(error.problem))], None))
             continue
         analysed.append(
             (
                 migration,
                 sql,
-                sql_analysis.find_risks(parsed, new_tables),
-                migration_lint.breaking_note(migration.path, parsed),
+                find_risks(parsed, new_tables),
+                breaking_note(migration.path, parsed),
             )
         )
-        new_tables |= sql_analysis.created_tables(parsed)
+        new_tables |= created_tables(parsed)
 
-    counts: dict[sql_analysis.RowCount, int | None] = {}
+    counts: dict[RowCount, int | None] = {}
     unavailable = None
     queries = [risk.row_count for _, _, risks, _ in analysed for risk in risks if risk.row_count is not None]
     if database is not None and queries:
@@ -117,7 +91,7 @@ def review_migrations(settings: Settings, database: Database | None, names: list
             name=migration.name,
             file=str((migration.path / MIGRATION_FILE).relative_to(root)),
             sql=sql,
-            warnings=[_warning(risk, counts) for risk in risks],
+            warnings=[_counted(risk, counts) for risk in risks],
             breaking_note=note,
             row_counts_unavailable=unavailable,
         )
@@ -125,22 +99,11 @@ def review_migrations(settings: Settings, database: Database | None, names: list
     ]
 
 
-def _warning(risk: sql_analysis.Risk, counts: dict[sql_analysis.RowCount, int | None]) -> ReviewWarning:
-    affected = counts.get(risk.row_count) if risk.row_count is not None else None
-    return ReviewWarning(
-        rule=risk.rule,
-        severity=str(risk.severity),
-        line=risk.line,
-        message=risk.message,
-        destructive=risk.destructive,
-        affected_rows=affected,
-        affected=risk.row_count.meaning if risk.row_count is not None and affected is not None else None,
-    )
+def _counted(risk: Risk, counts: dict[RowCount, int | None]) -> Risk:
+    return replace(risk, affected_rows=counts.get(risk.row_count)) if risk.row_count is not None else risk
 
 
-def count_rows(
-    settings: Settings, database: Database, queries: list[sql_analysis.RowCount]
-) -> dict[sql_analysis.RowCount, int | None]:
+def count_rows(settings: Settings, database: Database, queries: list[RowCount]) -> dict[RowCount, int | None]:
     """Run each count whose table (and column) exists; None for the others. Read-only, through the engine."""
     targets = sorted({(query.relation, query.column) for query in queries}, key=str)
     checks, parameters = [], []
@@ -158,7 +121,7 @@ def count_rows(
     (row,) = engine_sql.query(settings, database, f"SELECT {select}", *parameters)
     present = {target for index, target in enumerate(targets) if row[f"e{index}"]}
     runnable = list(dict.fromkeys(query for query in queries if (query.relation, query.column) in present))
-    counts: dict[sql_analysis.RowCount, int | None] = dict.fromkeys(queries)
+    counts: dict[RowCount, int | None] = dict.fromkeys(queries)
     if not runnable:
         return counts
     try:
@@ -173,15 +136,13 @@ def count_rows(
     return counts
 
 
-def _run_counts(
-    settings: Settings, database: Database, queries: list[sql_analysis.RowCount]
-) -> dict[sql_analysis.RowCount, int]:
+def _run_counts(settings: Settings, database: Database, queries: list[RowCount]) -> dict[RowCount, int]:
     select = ", ".join(f"({query.sql})::bigint AS c{index}" for index, query in enumerate(queries))
     (row,) = engine_sql.query(settings, database, f"SELECT {select}")
     return {query: int(row[f"c{index}"]) for index, query in enumerate(queries)}
 
 
-def warning_line(review: MigrationReview, warning: ReviewWarning) -> str:
+def warning_line(review: MigrationReview, warning: Risk) -> str:
     """One warning as `file:line: rule (severity): message — N rows …`."""
     count = f" — {warning.affected_rows:,} {warning.affected}" if warning.affected_rows is not None else ""
     return f"{review.file}:{warning.line}: {warning.rule} ({warning.severity}): {warning.message}{count}"

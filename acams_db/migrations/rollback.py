@@ -15,20 +15,22 @@ from acams_db.migrations import manifest, migrations, revert
 from acams_db.runtime.database import Database
 from acams_db.runtime.prisma_cli import run_engine_script
 from acams_db.settings import Settings
-from acams_db.sql import sql_analysis
+from acams_db.sql.parsing import parse
+from acams_db.sql.risks import Risk
+from acams_db.sql.rules import find_risks
 
 
 @dataclass(frozen=True)
 class Rollback:
     name: str  # the migration undone
     sql: str  # the down SQL
-    risks: list[sql_analysis.Risk]
+    risks: list[Risk]
 
     def as_dict(self) -> dict[str, object]:
         return {
             "migration": self.name,
             "sql": self.sql,
-            "warnings": [{"rule": r.rule, "line": r.line, "message": r.message} for r in self.risks],
+            "warnings": [risk.as_dict() for risk in self.risks],
         }
 
 
@@ -46,7 +48,7 @@ def plan(settings: Settings, database: Database) -> Rollback:
     local = {migration.name: migration for migration in migrations.local_migrations(settings)}
     name = current.applied[-1]
     sql = revert.reverse_sql(settings, database, name, history=[local[applied] for applied in current.applied])
-    return Rollback(name, sql, sql_analysis.find_risks(sql_analysis.parse(sql)) if sql else [])
+    return Rollback(name, sql, find_risks(parse(sql)) if sql else [])
 
 
 def apply(settings: Settings, database: Database, rollback: Rollback) -> None:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from acams_db.errors import ToolchainError
-from acams_db.migrations import migration_lint, migrations, review
+from acams_db.migrations import lint, migrations, review
 from acams_db.operations import backups, deployment
 from acams_db.questions.question_bank import load_bank
 from acams_db.runtime import database as database_module
@@ -21,13 +21,10 @@ from acams_db.runtime import deploy_monitor
 from acams_db.runtime.database import Database
 from acams_db.runtime.prisma_cli import run_prisma
 from acams_db.settings import Settings, database_url_in_files
-from acams_db.sql import sql_analysis
+from acams_db.sql import parsing, relations
+from acams_db.sql.rules import LONG_LOCK_RULES
 
 RECENT_BACKUP = timedelta(hours=1)
-# Statements that hold locks for as long as they scan or rewrite a table.
-LONG_LOCK_RULES = frozenset(
-    {"long-lock", "index-without-concurrently", "set-not-null", "type-change", "unique-constraint"}
-)
 QUESTION_TABLES = frozenset({"questions", "answer_options"})
 SHIPPED_BANK = "data/questions.json"
 
@@ -94,7 +91,7 @@ def _schema_formatted(settings: Settings) -> Check:
 
 
 def _migration_lint(settings: Settings) -> Check:
-    problems = migration_lint.errors(migration_lint.lint_migrations(settings.migrations_dir))
+    problems = lint.errors(lint.lint_migrations(settings.migrations_dir))
     if problems:
         return Check("migration lint", Outcome.FAILED, "\n".join(str(problem) for problem in problems))
     return Check("migration lint", Outcome.PASSED, "make lint-migrations is clean")
@@ -232,6 +229,6 @@ def _monitoring(settings: Settings, database: Database, reviews: list[review.Mig
 
 def _tables_named(sql: str) -> set[str]:
     try:
-        return sql_analysis.tables_named(sql_analysis.parse(sql))
-    except sql_analysis.SqlSyntaxError:
+        return relations.tables_named(parsing.parse(sql))
+    except parsing.SqlSyntaxError:
         return set()  # reported by the review item
