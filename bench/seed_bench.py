@@ -55,7 +55,7 @@ import msgspec
 # bench/run.py, next to this script: the database helpers of the bridge benchmark.
 from run import ROOT, VENV_BIN, progress, psql, recreate_database, run_checked
 
-from acams_db.questions.question_bank import BankQuestion, content_hash
+from acams_db.questions.bank_format import BankQuestion, content_hash
 
 GENERATE_BANK = ROOT / "scripts" / "generate_bank.py"
 RESULTS = ROOT / "bench" / "results" / "seed.json"
