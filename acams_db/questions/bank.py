@@ -145,6 +145,7 @@ def validator_digest() -> str:
 
 
 def read_bank_bytes(path: Path) -> bytes:
+    """The file's bytes; ToolchainError, in a line, when it cannot be read."""
     try:
         return path.read_bytes()
     except OSError as error:
@@ -152,6 +153,7 @@ def read_bank_bytes(path: Path) -> bytes:
 
 
 def validated_bank(path: Path, data: bytes) -> Bank:
+    """The bank in `data`, the bytes of the file at `path`; raise BankError with every problem."""
     with _collector_paused():
         bank, problems = _fast_load(path, data)
     if bank is None:

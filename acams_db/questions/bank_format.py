@@ -1,8 +1,8 @@
 """The bank file's format in Python: the typed records of a question, the schema's patterns, content hashes.
 
 The format is data/questions.schema.json (JSON Schema, also used by editors).
-The records mirror the schema (tests/test_seed.py holds them to it); msgspec
-decodes each question of a valid bank into them (bank.py).
+The records mirror the schema (tests/test_bank_validation.py holds them to
+it); msgspec decodes each question of a valid bank into them (bank.py).
 """
 
 from __future__ import annotations

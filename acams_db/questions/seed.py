@@ -4,7 +4,7 @@ New questions are created, changed ones (by content hash) updated with their
 options, unchanged ones not written at all. Questions in the database but not
 in the file are reported and left alone, or deactivated with `prune` (never
 deleted: attempts refer to them). Runs on Prisma Client Python through the
-real engine.
+real engine; the statements it sends are in seed_sql.py.
 
 Every seed that validated its file records it in question_bank_seeds: the
 file's SHA-256, the validator's, and the questions' digest. When the table
