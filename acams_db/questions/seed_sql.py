@@ -33,6 +33,7 @@ SELECT stored.*, EXISTS (
 ) AS seeded_before
 FROM stored
 """
+
 # content_hash is char(64); the active flag is one character.
 ACTIVE_FLAG = "CASE WHEN active THEN 't' ELSE 'f' END"
 # Every stored question: the ids as a JSON array, and their hashes and flags as one text of 65 characters each.
@@ -45,7 +46,7 @@ FROM questions
 STATE_LENGTH = 65
 
 
-class QuestionRow(msgspec.Struct, array_like=True):
+class _QuestionRow(msgspec.Struct, array_like=True):
     """A question as the statements below read it: a JSON array of these fields in this order, its options
     as [label, text, correct]. Without keys, a quarter less reaches the engine (quotes are escaped thrice)."""
 
@@ -61,7 +62,7 @@ class QuestionRow(msgspec.Struct, array_like=True):
     options: list[tuple[str, str, bool]]
 
 
-# One statement per chunk of questions, all of them as one JSON parameter (QuestionRow arrays): through
+# One statement per chunk of questions, all of them as one JSON parameter (_QuestionRow arrays): through
 # Prisma Client Python and the engine like any query, without a query per question. The questions' columns,
 # then their options.
 CHUNK_TABLES = """
@@ -114,8 +115,9 @@ _ENCODER = msgspec.json.Encoder()
 
 
 def rows_json(bank: Bank, indexes: Sequence[int]) -> str:
+    """The questions of `bank` at `indexes`, as the parameter of CREATE_QUESTIONS and UPDATE_QUESTIONS."""
     rows = [
-        QuestionRow(
+        _QuestionRow(
             id=q.id,
             domain=q.domain,
             topic=q.topic,
