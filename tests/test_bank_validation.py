@@ -16,8 +16,9 @@ import pytest
 from jsonschema import Draft202012Validator, ValidationError, validators
 
 from acams_db.errors import ToolchainError
-from acams_db.questions import question_bank
-from acams_db.questions.question_bank import BankError, BankValidation, load_bank
+from acams_db.questions import bank_format
+from acams_db.questions.background_validation import BankValidation
+from acams_db.questions.bank import BankError, load_bank
 from acams_db.runtime.processes import dies_with_this_process
 from tests.test_seed import SCHEMA, SHIPPED_BANK, question, write_bank
 
@@ -137,6 +138,11 @@ def encoded(document: Any) -> bytes:
 VALID = encoded(bank_document([question(1)]))
 
 
+def one_question(**fields: Any) -> bytes:
+    """A bank of question 1 with `fields` changed (or added)."""
+    return encoded(bank_document([question(1, **fields)]))
+
+
 def edited(old: str | bytes, new: str | bytes, data: bytes = VALID) -> bytes:
     """`data` with its first `old` replaced by `new` (raw JSON text, for what json.dumps cannot write)."""
     old_bytes, new_bytes = (text.encode() if isinstance(text, str) else text for text in (old, new))
@@ -201,38 +207,38 @@ CASES: dict[str, bytes] = {
     "question a list": encoded(bank_document([[]])),
     "question a string": encoded(bank_document(["AML-0001"])),
     "deeply nested question": encoded(bank_document([])).replace(b"[]", b"[" * 100_000 + b"]" * 100_000),
-    "nested 6 deep": encoded(bank_document([question(1, tags=[["fatf"]])])),
-    "nested 50 deep": encoded(bank_document([question(1, tags=[[[[[[[[[[[[[[[[[[[[[["x"]]]]]]]]]]]]]]]]]]]]]])])),
-    "id of 3 digits": encoded(bank_document([question(1, id="AML-123")])),
-    "id of 7 digits": encoded(bank_document([question(1, id="AML-1234567")])),
-    "id of 8 digits": encoded(bank_document([question(1, id="AML-12345678")])),
-    "id lower case": encoded(bank_document([question(1, id="aml-0001")])),
-    "id a number": encoded(bank_document([question(1, id=1)])),
-    "id ending in a line break": encoded(bank_document([question(1, id="AML-0001\n")])),
-    "id ending in CR": encoded(bank_document([question(1, id="AML-0001\r")])),
-    "id ending in two line breaks": encoded(bank_document([question(1, id="AML-0001\n\n")])),
-    "id starting with a line break": encoded(bank_document([question(1, id="\nAML-0001")])),
-    "id ending in U+2028": encoded(bank_document([question(1, id="AML-0001\u2028")])),
-    "id with Arabic-Indic digits": encoded(bank_document([question(1, id="AML-\u0660\u0661\u0662\u0663")])),
-    "id with full-width digits": encoded(bank_document([question(1, id="AML-\uff10\uff11\uff12\uff13")])),
+    "nested 6 deep": one_question(tags=[["fatf"]]),
+    "nested 50 deep": one_question(tags=[[[[[[[[[[[[[[[[[[[[[["x"]]]]]]]]]]]]]]]]]]]]]]),
     "ids differing by a final line break": encoded(bank_document([question(1), question(1, id="AML-0001\n")])),
     "id repeated": encoded(bank_document([question(1), question(1)])),
-    "domain unknown": encoded(bank_document([question(1, domain="astrology")])),
-    "domain null": encoded(bank_document([question(1, domain=None)])),
-    "domain in other case": encoded(bank_document([question(1, domain="Standards")])),
-    "difficulty unknown": encoded(bank_document([question(1, difficulty="extreme")])),
-    "difficulty a number": encoded(bank_document([question(1, difficulty=3)])),
-    "topic empty": encoded(bank_document([question(1, topic="")])),
-    "stem blank": encoded(bank_document([question(1, stem=" \t\n")])),
-    "stem zero-width characters only": encoded(bank_document([question(1, stem="\u200b\u200c\u200d\u2060")])),
-    "stem a byte order mark only": encoded(bank_document([question(1, stem="\ufeff")])),
-    "stem U+0085 only": encoded(bank_document([question(1, stem="\x85")])),
-    "stem U+001C only (space to Python, not to ECMA-262)": encoded(bank_document([question(1, stem="\x1c")])),
-    "stem Hangul fillers only": encoded(bank_document([question(1, stem="\u3164\uffa0\u115f")])),
-    "stem control characters only": encoded(bank_document([question(1, stem="\x01\x7f\x9f")])),
-    "stem a soft hyphen and a space": encoded(bank_document([question(1, stem="\u00ad ")])),
-    "stem a zero-width space then a word": encoded(bank_document([question(1, stem="\u200bWhich?")])),
-    "stem an emoji only": encoded(bank_document([question(1, stem="\U0001f600")])),
+    "id of 3 digits": one_question(id="AML-123"),
+    "id of 7 digits": one_question(id="AML-1234567"),
+    "id of 8 digits": one_question(id="AML-12345678"),
+    "id lower case": one_question(id="aml-0001"),
+    "id a number": one_question(id=1),
+    "id ending in a line break": one_question(id="AML-0001\n"),
+    "id ending in CR": one_question(id="AML-0001\r"),
+    "id ending in two line breaks": one_question(id="AML-0001\n\n"),
+    "id starting with a line break": one_question(id="\nAML-0001"),
+    "id ending in U+2028": one_question(id="AML-0001\u2028"),
+    "id with Arabic-Indic digits": one_question(id="AML-\u0660\u0661\u0662\u0663"),
+    "id with full-width digits": one_question(id="AML-\uff10\uff11\uff12\uff13"),
+    "domain unknown": one_question(domain="astrology"),
+    "domain null": one_question(domain=None),
+    "domain in other case": one_question(domain="Standards"),
+    "difficulty unknown": one_question(difficulty="extreme"),
+    "difficulty a number": one_question(difficulty=3),
+    "topic empty": one_question(topic=""),
+    "stem blank": one_question(stem=" \t\n"),
+    "stem zero-width characters only": one_question(stem="\u200b\u200c\u200d\u2060"),
+    "stem a byte order mark only": one_question(stem="\ufeff"),
+    "stem U+0085 only": one_question(stem="\x85"),
+    "stem U+001C only (space to Python, not to ECMA-262)": one_question(stem="\x1c"),
+    "stem Hangul fillers only": one_question(stem="\u3164\uffa0\u115f"),
+    "stem control characters only": one_question(stem="\x01\x7f\x9f"),
+    "stem a soft hyphen and a space": one_question(stem="\u00ad "),
+    "stem a zero-width space then a word": one_question(stem="\u200bWhich?"),
+    "stem an emoji only": one_question(stem="\U0001f600"),
     "stem an escaped surrogate pair": stem('"\\ud83d\\ude00"'),
     "stem an unpaired high surrogate": stem('"\\ud800"'),
     "stem an unpaired low surrogate": stem('"x\\udc00"'),
@@ -245,19 +251,19 @@ CASES: dict[str, bytes] = {
     "stem with a raw tab": stem('"Which\tone?"'),
     "stem with a raw line break": stem('"Which\none?"'),
     "stem with an escaped line break at the end": stem('"Which one?\\n"'),
-    "stem with U+2028": encoded(bank_document([question(1, stem="Which\u2028one?")])),
+    "stem with U+2028": one_question(stem="Which\u2028one?"),
     "stem with escaped quotes and backslashes": stem('"Which \\"one\\" \\\\ \\/?"'),
     "stem with an invalid escape": stem('"Which \\x41?"'),
-    "stem of 5 MB": encoded(bank_document([question(1, stem="x" * 5_000_000)])),
-    "stem a number": encoded(bank_document([question(1, stem=42)])),
-    "stem a list": encoded(bank_document([question(1, stem=["a"] * 1000)])),
-    "stem an object": encoded(bank_document([question(1, stem={"text": "a"})])),
-    "stem true": encoded(bank_document([question(1, stem=True)])),
-    "explanation ideographic space": encoded(bank_document([question(1, explanation="\u3000")])),
-    "reference padded": encoded(bank_document([question(1, reference=" FATF ")])),
-    "reference a number": encoded(bank_document([question(1, reference=3)])),
+    "stem of 5 MB": one_question(stem="x" * 5_000_000),
+    "stem a number": one_question(stem=42),
+    "stem a list": one_question(stem=["a"] * 1000),
+    "stem an object": one_question(stem={"text": "a"}),
+    "stem true": one_question(stem=True),
+    "explanation ideographic space": one_question(explanation="\u3000"),
+    "reference padded": one_question(reference=" FATF "),
+    "reference a number": one_question(reference=3),
     "reference of 10^400": edited(b'"FATF Recommendation 1"', b"1" + b"0" * 400),
-    "unknown question field": encoded(bank_document([question(1, surprise=1)])),
+    "unknown question field": one_question(surprise=1),
     "question key in other case": edited('"stem"', '"Stem"'),
     "question key repeated, same value": edited(
         '"stem": "Question 1?"', '"stem": "Question 1?", "stem": "Question 1?"'
@@ -274,41 +280,41 @@ CASES: dict[str, bytes] = {
     "option key repeated": edited('"correct": true', '"correct": false, "correct": true'),
     "keys differing only in case": edited('"stem": "Question 1?"', '"stem": "Question 1?", "STEM": "x"'),
     **{f"no {key}": encoded(bank_document([without(question(1), key)])) for key in question(1)},
-    "one option": encoded(bank_document([question(1, options=options_with())])),
-    "two options": encoded(bank_document([question(1, options=options_with(option()))])),
-    "six options": encoded(bank_document([question(1, options=options_with(*(option(label) for label in "BCDEF")))])),
+    "one option": one_question(options=options_with()),
+    "two options": one_question(options=options_with(option())),
+    "six options": one_question(options=options_with(*(option(label) for label in "BCDEF"))),
     "seven options": encoded(
         bank_document([question(1, options=options_with(*(option(label) for label in "BCDEFB")))])
     ),
-    "options an object": encoded(bank_document([question(1, options={})])),
-    "options in label order D-A": encoded(bank_document([question(1, options=list(reversed(question(1)["options"])))])),
-    "option label G": encoded(bank_document([question(1, options=options_with(option("G")))])),
-    "option label lower case": encoded(bank_document([question(1, options=options_with(option("b")))])),
-    "option label repeated": encoded(bank_document([question(1, options=options_with(option("A")))])),
-    "option text blank": encoded(bank_document([question(1, options=options_with(option(text="  ")))])),
-    "option text zero-width": encoded(bank_document([question(1, options=options_with(option(text="\u200b")))])),
-    "option text with U+0000": encoded(bank_document([question(1, options=options_with(option(text="a\x00")))])),
-    "option correct as text": encoded(bank_document([question(1, options=options_with(option(correct="false")))])),
-    "option correct as 0": encoded(bank_document([question(1, options=options_with(option(correct=0)))])),
-    "option correct null": encoded(bank_document([question(1, options=options_with(option(correct=None)))])),
-    "two correct options": encoded(bank_document([question(1, options=options_with(option(correct=True)))])),
-    "no correct option": encoded(bank_document([question(1, options=[option("A"), option("B")])])),
-    "option field unknown": encoded(bank_document([question(1, options=options_with(option(note="x")))])),
-    "option without text": encoded(bank_document([question(1, options=options_with(without(option(), "text")))])),
-    "option a string": encoded(bank_document([question(1, options=options_with("B"))])),
-    "no tags": encoded(bank_document([question(1, tags=[])])),
-    "six tags": encoded(bank_document([question(1, tags=[f"t{n}" for n in range(6)])])),
-    "seven tags": encoded(bank_document([question(1, tags=[f"t{n}" for n in range(7)])])),
-    "tag repeated": encoded(bank_document([question(1, tags=["fatf", "fatf"])])),
-    "tag with a space": encoded(bank_document([question(1, tags=["two words"])])),
-    "tag kebab-case": encoded(bank_document([question(1, tags=["trade-based-ml"])])),
-    "tag ending in a line break": encoded(bank_document([question(1, tags=["fatf\n"])])),
-    "tag ending in a hyphen": encoded(bank_document([question(1, tags=["fatf-"])])),
-    "tag with a dotless i": encoded(bank_document([question(1, tags=["\u0131"])])),
-    "tag a number": encoded(bank_document([question(1, tags=[1])])),
-    "tags a string": encoded(bank_document([question(1, tags="fatf")])),
+    "options an object": one_question(options={}),
+    "options in label order D-A": one_question(options=list(reversed(question(1)["options"]))),
+    "option label G": one_question(options=options_with(option("G"))),
+    "option label lower case": one_question(options=options_with(option("b"))),
+    "option label repeated": one_question(options=options_with(option("A"))),
+    "option text blank": one_question(options=options_with(option(text="  "))),
+    "option text zero-width": one_question(options=options_with(option(text="\u200b"))),
+    "option text with U+0000": one_question(options=options_with(option(text="a\x00"))),
+    "option correct as text": one_question(options=options_with(option(correct="false"))),
+    "option correct as 0": one_question(options=options_with(option(correct=0))),
+    "option correct null": one_question(options=options_with(option(correct=None))),
+    "two correct options": one_question(options=options_with(option(correct=True))),
+    "no correct option": one_question(options=[option("A"), option("B")]),
+    "option field unknown": one_question(options=options_with(option(note="x"))),
+    "option without text": one_question(options=options_with(without(option(), "text"))),
+    "option a string": one_question(options=options_with("B")),
+    "no tags": one_question(tags=[]),
+    "six tags": one_question(tags=[f"t{n}" for n in range(6)]),
+    "seven tags": one_question(tags=[f"t{n}" for n in range(7)]),
+    "tag repeated": one_question(tags=["fatf", "fatf"]),
+    "tag with a space": one_question(tags=["two words"]),
+    "tag kebab-case": one_question(tags=["trade-based-ml"]),
+    "tag ending in a line break": one_question(tags=["fatf\n"]),
+    "tag ending in a hyphen": one_question(tags=["fatf-"]),
+    "tag with a dotless i": one_question(tags=["\u0131"]),
+    "tag a number": one_question(tags=[1]),
+    "tags a string": one_question(tags="fatf"),
     **{
-        f"{key} {kind}": encoded(bank_document([question(1, **{key: value})]))
+        f"{key} {kind}": one_question(**{key: value})
         for key in question(1)
         for kind, value in (("null", None), ("false", False), ("a float", 1.5))
     },
@@ -372,20 +378,20 @@ def test_visible_text_is_defined_alike_in_python_and_ecma_262(ecma: EcmaRegExp) 
     invisible, alone; their visible neighbours count as visible; and the module's patterns are the schema's."""
     schema = json.loads(SCHEMA.read_text())
     definitions, question_schema = schema["$defs"], schema["$defs"]["question"]["properties"]
-    assert definitions["nonEmptyText"]["pattern"] == question_bank.VISIBLE_TEXT_PATTERN
-    assert definitions["text"]["pattern"] == question_bank.STORABLE_TEXT_PATTERN
-    assert question_schema["id"]["pattern"] == question_bank.ID_PATTERN
-    assert question_schema["tags"]["items"]["pattern"] == question_bank.TAG_PATTERN
+    assert definitions["nonEmptyText"]["pattern"] == bank_format.VISIBLE_TEXT_PATTERN
+    assert definitions["text"]["pattern"] == bank_format.STORABLE_TEXT_PATTERN
+    assert question_schema["id"]["pattern"] == bank_format.ID_PATTERN
+    assert question_schema["tags"]["items"]["pattern"] == bank_format.TAG_PATTERN
     python_space = [chr(code) for code in range(0x10000) if chr(code).isspace()]
     controls = [chr(code) for code in range(0x10000) if unicodedata.category(chr(code)) == "Cc"]
     ecma_space = "\t\n\v\f\r \xa0\u1680\u2000\u2001\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
     for character in [*python_space, *controls, *ecma_space, *INVISIBLE_SAMPLES]:
         text = character * 2
-        assert not question_bank._is_storable_visible_text(text), hex(ord(character))
-        assert not ecma.search(question_bank.VISIBLE_TEXT_PATTERN, text, "u"), hex(ord(character))
+        assert not bank_format.is_storable_visible_text(text), hex(ord(character))
+        assert not ecma.search(bank_format.VISIBLE_TEXT_PATTERN, text, "u"), hex(ord(character))
     for character in BORDER_SAMPLES:
-        assert question_bank._is_storable_visible_text(character), hex(ord(character))
-        assert ecma.search(question_bank.VISIBLE_TEXT_PATTERN, character, "u"), hex(ord(character))
+        assert bank_format.is_storable_visible_text(character), hex(ord(character))
+        assert ecma.search(bank_format.VISIBLE_TEXT_PATTERN, character, "u"), hex(ord(character))
 
 
 def test_content_hashes_are_those_of_earlier_versions(tmp_path: Path) -> None:

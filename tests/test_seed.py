@@ -16,7 +16,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from acams_db.questions.question_bank import load_bank
+from acams_db.questions.bank import load_bank
 from tests.support import REPOSITORY, PostgresServer, Project
 
 SHIPPED_BANK = REPOSITORY / "data" / "questions.json"

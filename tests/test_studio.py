@@ -22,7 +22,7 @@ import pytest
 
 from acams_db.errors import RefusedError
 from acams_db.operations.studio import studio_access
-from acams_db.questions.question_bank import load_bank
+from acams_db.questions.bank import load_bank
 from acams_db.settings import load_settings
 from tests.support import REPOSITORY, PostgresServer, Project
 

@@ -15,7 +15,7 @@ from enum import StrEnum
 from acams_db.errors import ToolchainError
 from acams_db.migrations import lint, migrations, review
 from acams_db.operations import backups, deployment
-from acams_db.questions.question_bank import load_bank
+from acams_db.questions.bank import load_bank
 from acams_db.runtime import database as database_module
 from acams_db.runtime import deploy_monitor
 from acams_db.runtime.database import Database

@@ -4,7 +4,7 @@ New questions are created, changed ones (by content hash) updated with their
 options, unchanged ones not written at all. Questions in the database but not
 in the file are reported and left alone, or deactivated with `prune` (never
 deleted: attempts refer to them). Runs on Prisma Client Python through the
-real engine.
+real engine; the statements it sends are in seed_sql.py.
 
 Every seed that validated its file records it in question_bank_seeds: the
 file's SHA-256, the validator's, and the questions' digest. When the table
@@ -23,17 +23,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import msgspec
-
 from acams_db.errors import SetupMissingError, ToolchainError
-from acams_db.questions.question_bank import Bank, BankValidation, file_sha256, validator_digest
+from acams_db.questions import seed_sql
+from acams_db.questions.background_validation import BankValidation
+from acams_db.questions.bank import Bank, file_sha256, validator_digest
 
-# Two seeds started at once take turns on this PostgreSQL advisory lock (an
-# arbitrary number reserved for the seed); the second then finds nothing to do.
-SEED_LOCK_KEY = 4_243_511
-# The seed's transaction: the lock, and the mark that keeps the triggers of migration
-# 20261129_220710_reset_content_hash_on_outside_edits from taking the seed's writes for edits made by other means.
-BEGIN_SEED = "SELECT pg_advisory_xact_lock($1), set_config('acams.seeding', 'on', true)"
 # Questions written per statement: a few MB of JSON, far below the bridge's request limit.
 CHUNK_SIZE = 2000
 TRANSACTION_TIMEOUT = timedelta(hours=1)
@@ -139,7 +133,7 @@ async def seed(
             bank, plan = await _plan(client, validation, await file_digest, prune=prune)
         else:
             async with client.tx(timeout=TRANSACTION_TIMEOUT, max_wait=TRANSACTION_MAX_WAIT) as transaction:
-                await transaction.execute_raw(BEGIN_SEED, SEED_LOCK_KEY)
+                await transaction.execute_raw(seed_sql.BEGIN_SEED, seed_sql.SEED_LOCK_KEY)
                 bank, plan = await _plan(transaction, validation, await file_digest, prune=prune)
                 if bank is not None:
                     await _write(transaction, bank, plan, progress or (lambda _done, _total: None))
@@ -207,23 +201,6 @@ async def _plan(
     return bank, plan_seed(bank, await _stored_questions(client), prune=prune)
 
 
-# The table's questions: how many, whether all are active, and Bank.questions_digest of them (SHA-256 of
-# "<length of id>:<id><hash>" in code point order of the ids, COLLATE "C"); and whether a seed of the file
-# with SHA-256 $1, validated by validator $2, recorded that same digest.
-TABLE_STATE = """
-WITH stored AS (
-  SELECT encode(sha256(convert_to(coalesce(string_agg(
-           length(id) || ':' || id || content_hash, '' ORDER BY id COLLATE "C"), ''), 'UTF8')), 'hex') AS digest,
-         coalesce(bool_and(active), true) AS all_active,
-         count(*)::integer AS questions
-  FROM questions
-)
-SELECT stored.*, EXISTS (
-  SELECT FROM question_bank_seeds AS seed
-  WHERE seed.file_sha256 = $1 AND seed.validator = $2 AND seed.questions_digest = stored.digest
-) AS seeded_before
-FROM stored
-"""
 # A session the server ended (PostgreSQL's 57P01 to 57P03: terminated, crashed, shutting down), a connection
 # failure (class 08), or what Prisma reports when the server closed the connection or cannot be reached. P2036
 # is an error of the pg driver itself, not of PostgreSQL (which would give its code): a connection reset or
@@ -247,7 +224,7 @@ async def _table_state(client: Any, file_digest: str | None) -> dict[str, Any]:
     from prisma.errors import RawQueryError  # loaded already, with the client
 
     try:
-        [stored] = await client.query_raw(TABLE_STATE, file_digest, validator_digest())
+        [stored] = await client.query_raw(seed_sql.TABLE_STATE, file_digest, validator_digest())
     except RawQueryError as error:
         if (error.meta or {}).get("code") not in SCHEMA_BEHIND:
             raise
@@ -258,93 +235,13 @@ async def _table_state(client: Any, file_digest: str | None) -> dict[str, Any]:
     return dict(stored)
 
 
-# content_hash is char(64); the active flag is one character.
-ACTIVE_FLAG = "CASE WHEN active THEN 't' ELSE 'f' END"
-# Every stored question: the ids as a JSON array, and their hashes and flags as one text of 65 characters each.
-# Two values: far cheaper through the engine and the client than a row per question.
-STORED_QUESTIONS = f"""
-SELECT coalesce(json_agg(id ORDER BY id), '[]') AS ids,
-       coalesce(string_agg(content_hash || {ACTIVE_FLAG}, '' ORDER BY id), '') AS states
-FROM questions
-"""
-STATE_LENGTH = 65
-
-
 async def _stored_questions(client: Any) -> dict[str, StoredQuestion]:
-    [row] = await client.query_raw(STORED_QUESTIONS)
+    [row] = await client.query_raw(seed_sql.STORED_QUESTIONS)
     states = row["states"]
     return {
         question_id: StoredQuestion(states[start : start + 64], states[start + 64] == "t")
-        for question_id, start in zip(row["ids"], range(0, len(states), STATE_LENGTH), strict=True)
+        for question_id, start in zip(row["ids"], range(0, len(states), seed_sql.STATE_LENGTH), strict=True)
     }
-
-
-class _QuestionRow(msgspec.Struct, array_like=True):
-    """A question as the statements below read it: a JSON array of these fields in this order, its options
-    as [label, text, correct]. Without keys, a quarter less reaches the engine (quotes are escaped thrice)."""
-
-    id: str
-    domain: str
-    topic: str
-    stem: str
-    explanation: str
-    difficulty: str
-    tags: list[str]
-    reference: str
-    content_hash: str
-    options: list[tuple[str, str, bool]]
-
-
-# One statement per chunk of questions, all of them as one JSON parameter (_QuestionRow arrays): through
-# Prisma Client Python and the engine like any query, without a query per question. The questions' columns,
-# then their options.
-CHUNK_TABLES = """
-  chunk AS (
-    SELECT q->>0 AS id, (q->>1)::"ExamDomain" AS domain, q->>2 AS topic, q->>3 AS stem, q->>4 AS explanation,
-           (q->>5)::"Difficulty" AS difficulty, ARRAY(SELECT jsonb_array_elements_text(q->6)) AS tags,
-           q->>7 AS reference, q->>8 AS content_hash, q->9 AS options
-    FROM jsonb_array_elements($1::jsonb) AS q
-  ),
-  chunk_options AS (
-    SELECT chunk.id AS question_id, o->>0 AS label, o->>1 AS text, (o->>2)::boolean AS correct
-    FROM chunk, jsonb_array_elements(chunk.options) AS o
-  )"""
-# New questions (none in the table when the plan was made, under the seed's lock): plain inserts.
-CREATE_QUESTIONS = f"""
-WITH {CHUNK_TABLES},
-  created AS (
-    INSERT INTO questions
-      (id, domain, topic, stem, explanation, difficulty, tags, reference, active, content_hash, created_at, updated_at)
-    SELECT id, domain, topic, stem, explanation, difficulty, tags, reference, true, content_hash,
-           now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC'
-    FROM chunk
-  )
-INSERT INTO answer_options (question_id, label, text, is_correct)
-SELECT question_id, label, text, correct FROM chunk_options
-"""
-# Changed (or reactivated) questions. Options are keyed by (question, label), so an edited option keeps its
-# row and the attempts that chose it; options whose label left the question are deleted.
-UPDATE_QUESTIONS = f"""
-WITH {CHUNK_TABLES},
-  updated AS (
-    UPDATE questions SET
-      domain = chunk.domain, topic = chunk.topic, stem = chunk.stem, explanation = chunk.explanation,
-      difficulty = chunk.difficulty, tags = chunk.tags, reference = chunk.reference, active = true,
-      content_hash = chunk.content_hash, updated_at = now() AT TIME ZONE 'UTC'
-    FROM chunk WHERE questions.id = chunk.id
-  ),
-  removed AS (
-    DELETE FROM answer_options AS stored USING chunk
-    WHERE stored.question_id = chunk.id
-      AND NOT EXISTS (SELECT FROM chunk_options AS kept WHERE kept.question_id = chunk.id AND kept.label = stored.label)
-  )
-INSERT INTO answer_options (question_id, label, text, is_correct)
-SELECT question_id, label, text, correct FROM chunk_options
-ON CONFLICT (question_id, label) DO UPDATE SET text = EXCLUDED.text, is_correct = EXCLUDED.is_correct
-WHERE (answer_options.text, answer_options.is_correct) IS DISTINCT FROM (EXCLUDED.text, EXCLUDED.is_correct)
-"""
-
-_ENCODER = msgspec.json.Encoder()
 
 
 async def _record(transaction: Any, bank: Bank, plan: SeedPlan) -> None:
@@ -364,43 +261,12 @@ async def _record(transaction: Any, bank: Bank, plan: SeedPlan) -> None:
 
 
 async def _write(transaction: Any, bank: Bank, plan: SeedPlan, progress: Progress) -> None:
-    for statement, indexes in ((CREATE_QUESTIONS, plan.create), (UPDATE_QUESTIONS, plan.update)):
+    for statement, indexes in ((seed_sql.CREATE_QUESTIONS, plan.create), (seed_sql.UPDATE_QUESTIONS, plan.update)):
         for chunk in _chunks(indexes, CHUNK_SIZE):
-            await transaction.execute_raw(statement, _rows_json(bank, chunk))
+            await transaction.execute_raw(statement, seed_sql.rows_json(bank, chunk))
             progress(len(chunk), plan.writes)
     if plan.deactivate:
         await transaction.question.update_many(where={"id": {"in": plan.deactivate}}, data={"active": False})
-
-
-def _rows_json(bank: Bank, indexes: Sequence[int]) -> str:
-    rows = [
-        _QuestionRow(
-            id=q.id,
-            domain=q.domain,
-            topic=q.topic,
-            stem=q.stem,
-            explanation=q.explanation,
-            difficulty=q.difficulty,
-            tags=q.tags,
-            reference=q.reference,
-            content_hash=bank.content_hashes[index],
-            options=[(o.label, o.text, o.correct) for o in q.options],
-        )
-        for index, q in zip(indexes, bank.questions(indexes), strict=True)
-    ]
-    return _json_line_breaks_escaped(_ENCODER.encode(rows).decode())
-
-
-# Prisma Client Python indents the query it builds with textwrap.indent, which also breaks lines at these
-# characters: a raw one inside a parameter came to the database followed by spaces. Escaped, it travels intact.
-_LINE_BREAKS_KEPT_BY_JSON = {"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"}
-
-
-def _json_line_breaks_escaped(text: str) -> str:
-    """`text`, JSON, with the line breaks JSON leaves raw written as \\u escapes (the same JSON value)."""
-    for character, escape in _LINE_BREAKS_KEPT_BY_JSON.items():
-        text = text.replace(character, escape)
-    return text
 
 
 def _chunks(items: Sequence[int], size: int) -> Iterator[Sequence[int]]:
