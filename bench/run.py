@@ -217,6 +217,8 @@ async def measure(database_url: str, iterations: int, users: int) -> tuple[dict[
             python["session_find_unique_ms"] += await timed(first, count, lambda i: through_session(find_bodies[i]))
             python["bridge_find_unique_ms"] += alone.timed(range(first, first + count), find_bodies)
         alone.close()
+        # For comparison only: the reference's find_unique in one run, uninterrupted (a process kept busy is faster).
+        node_uninterrupted_ms = node.timed(find_bodies[WARMUP:])
         node_upsert_ms: list[float] = []
         python["upsert_ms"] = []
         for first, count in rounds(iterations):
@@ -227,9 +229,9 @@ async def measure(database_url: str, iterations: int, users: int) -> tuple[dict[
     finally:
         node.close()
         await db.disconnect()
-    node_raw = {"find_unique_ms": node_find_ms, "upsert_ms": node_upsert_ms, **node.versions}
     # The warm-up round (JIT, the pool's connections, PostgreSQL's caches) is left out of every figure.
-    return without_warmup(python), without_warmup(node_raw)
+    node_raw = without_warmup({"find_unique_ms": node_find_ms, "upsert_ms": node_upsert_ms, **node.versions})
+    return without_warmup(python), {**node_raw, "uninterrupted_find_unique_ms": node_uninterrupted_ms}
 
 
 def rounds(iterations: int) -> list[tuple[int, int]]:
@@ -323,6 +325,8 @@ def summary(raw: dict[str, Any]) -> dict[str, float]:
     if "bridge_find_unique_ms" in raw:
         result["bridge_find_unique_p50_ms"] = statistics.median(raw["bridge_find_unique_ms"])
         result["session_find_unique_p50_ms"] = statistics.median(raw["session_find_unique_ms"])
+    if "uninterrupted_find_unique_ms" in raw:
+        result["uninterrupted_find_unique_p50_ms"] = statistics.median(raw["uninterrupted_find_unique_ms"])
     return result
 
 
@@ -379,6 +383,7 @@ def print_table(document: dict[str, Any]) -> None:
     comparison = document["comparison"]
     print(f"{'find_unique p50, bridge alone (ms)':34} {python['bridge_find_unique_p50_ms']:>8.3f}")
     print(f"{'find_unique p50, client session (ms)':34} {python['session_find_unique_p50_ms']:>8.3f}")
+    print(f"{'find_unique p50, Node uninterrupted':34} {node['uninterrupted_find_unique_p50_ms']:>8.3f}")
     print(
         f"  of which the bridge adds {comparison['bridge_overhead_ms']:.3f} ms, "
         f"Prisma Client Python {comparison['client_overhead_ms']:.3f} ms "

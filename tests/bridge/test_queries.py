@@ -279,3 +279,14 @@ async def test_the_query_builder_works_out_a_models_relation_fields_once(
     # Still the scalars by default, and the relation when asked for.
     assert all(authors == with_profiles for authors in again)
     assert "profile" not in first[0].model_fields_set and "profile" in with_profiles[0].model_fields_set
+
+
+async def test_line_separators_in_strings_reach_the_database_unchanged(db: Any) -> None:
+    # Prisma Client Python 0.15 indented its query with textwrap.indent, which broke lines at these too.
+    text = "a\u2028b\u2029c\x85d\ne"
+    author = await db.author.create(data={"email": "ada@example.org", "name": text, "tags": [text]})
+    assert author.name == text and author.tags == [text]
+    found = await db.author.find_first(where={"name": text})
+    assert found is not None and found.name == text
+    rows = await db.query_raw('SELECT name FROM "Author" WHERE name = $1', text)
+    assert rows == [{"name": text}]
