@@ -57,7 +57,7 @@ TARGET_UPSERT_RATIO = 1.5
 TARGET_FIND_UNIQUE_RATIO = 2.0
 TARGET_OVERHEAD_MS = 1.0
 
-# The workload; node_reference.mjs's lookupEmail() and upsertEmail() must match.
+# The workload (node_reference.mjs runs the client's own requests for it).
 # A prime stride visits the seeded users in a scattered but repeatable order.
 LOOKUP_STRIDE = 7919
 
@@ -217,7 +217,7 @@ async def measure(database_url: str, iterations: int, users: int) -> tuple[dict[
             python["session_find_unique_ms"] += await timed(first, count, lambda i: through_session(find_bodies[i]))
             python["bridge_find_unique_ms"] += alone.timed(range(first, first + count), find_bodies)
         alone.close()
-        # For comparison only: the reference's find_unique in one run, uninterrupted (a process kept busy is faster).
+        # For comparison only: the reference's find_unique in one uninterrupted run, as this benchmark timed it before.
         node_uninterrupted_ms = node.timed(find_bodies[WARMUP:])
         node_upsert_ms: list[float] = []
         python["upsert_ms"] = []
