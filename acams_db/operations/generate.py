@@ -34,6 +34,30 @@ _SESSIONS = {
     "_async_http.py": ("httpx.AsyncClient(**self.session_kwargs)", "async_session"),
     "_sync_http.py": ("httpx.Client(**self.session_kwargs)", "sync_session"),
 }
+# Prisma Client Python's query builder (prisma/_builder.py), changed where it costs or corrupts:
+# - it asks, for every field of the model, whether it is a relation, on every query (get_default_fields): 40% of
+#   building a find_unique. A model class's fields never change: the answer is kept per model class and field.
+# - it indents each nested part of the query with textwrap.indent, which also breaks lines at U+0085, U+2028 and
+#   U+2029 inside string values (stored with spaces after them), and copies a raw query's megabytes of
+#   parameters once per level. GraphQL ignores the indentation: the parts are joined as they are.
+_INDENTED_PART = "strings.append(indent(content, self.indent))"
+_RELATION_CHECK = "def _field_is_prisma_model(field: FieldInfo, *, name: str, parent: type[BaseModel]) -> bool:"
+_BUILDER_MARK = "# Changed by acams_db/generate.py: relation fields remembered per model class, parts not indented."
+_RELATION_CACHE = f"""
+
+{_BUILDER_MARK}
+import weakref as _weakref
+
+_relation_fields: _weakref.WeakKeyDictionary[type[BaseModel], dict[str, bool]] = _weakref.WeakKeyDictionary()
+_field_is_prisma_model_uncached = _field_is_prisma_model
+
+
+{_RELATION_CHECK}  # noqa: F811
+    known = _relation_fields.setdefault(parent, {{}})
+    if name not in known:
+        known[name] = _field_is_prisma_model_uncached(field, name=name, parent=parent)
+    return known[name]
+"""
 
 
 def client_inputs_digest(settings: Settings) -> str:
@@ -81,6 +105,7 @@ def generate(settings: Settings, *, force: bool = False) -> bool:
     run_prisma(settings, ["generate"], database=None)
     bake_project_config(_client_package(), settings.project_root / "pyproject.toml")
     use_loopback_http(_client_package())
+    change_query_builder(_client_package())
     # Compiled to bytecode now: where Python may not write bytecode (PYTHONDONTWRITEBYTECODE, as container images
     # often set, or a read-only install), every import would compile the client's half a megabyte of source again.
     compileall.compile_dir(_client_package(), quiet=1)
@@ -118,6 +143,18 @@ def use_loopback_http(package: Path) -> None:
                 f"        self.session = {factory}(self.session_kwargs)  # type: ignore[assignment]",
             )
         )
+
+
+def change_query_builder(package: Path) -> None:
+    """Make the query builder of the client in `package` work out relation fields once and indent nothing."""
+    module = package / "_builder.py"
+    text = module.read_text()
+    if _BUILDER_MARK in text:
+        # Generation copies the file from the installed package, which may be a patched client already.
+        return
+    if _RELATION_CHECK not in text or text.count(_INDENTED_PART) != 1:
+        raise ToolchainError(f"{module} is not the query builder expected: is this Prisma Client Python 0.15?")
+    module.write_text(text.replace(_INDENTED_PART, "strings.append(content)") + _RELATION_CACHE)
 
 
 def _client_package() -> Path:

@@ -16,7 +16,7 @@ import select
 import socket
 import threading
 import time
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import httpx
 
@@ -51,12 +51,39 @@ def _split(url: str) -> tuple[int, str] | None:
     return (int(port), path) if port.isdigit() else None
 
 
-def _request_bytes(method: str, port: int, path: str, content: Any, headers: dict[str, str] | None) -> bytes:
-    """The whole request, headers and body, ready for one write."""
+def _loopback_request(method: str, url: str, kwargs: dict[str, Any]) -> tuple[int, bytes] | None:
+    """The engine's port and the whole request (headers and body, ready for one write) when the session sends
+    it itself; None for a request that httpx sends (another URL, or options beyond content and headers)."""
+    target = _split(url)
+    if target is None or set(kwargs) - {"content", "headers"}:
+        return None
+    port, path = target
+    content, headers = kwargs.get("content"), kwargs.get("headers")
     body = content.encode() if isinstance(content, str) else (content or b"")
     lines = [f"{method} {path} HTTP/1.1", f"host: 127.0.0.1:{port}", f"content-length: {len(body)}"]
     lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+    return port, ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+
+Client = TypeVar("Client", httpx.Client, httpx.AsyncClient)
+
+
+class _WithHttpxFallback(Generic[Client]):
+    """httpx's client, opened at first use, for the requests and the interface a loopback session leaves to it."""
+
+    def __init__(self, session_kwargs: dict[str, Any], client_class: type[Client]) -> None:
+        self._session_kwargs = session_kwargs
+        self._client_class: type[Client] = client_class
+        self._fallback: Client | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        # download()'s stream and the rest of httpx's interface.
+        return getattr(self._httpx(), name)
+
+    def _httpx(self) -> Client:
+        if self._fallback is None:
+            self._fallback = self._client_class(**self._session_kwargs)
+        return self._fallback
 
 
 class _ResponseParser:
@@ -178,30 +205,19 @@ class _AsyncConnection(asyncio.Protocol):
         self.close()
 
 
-class AsyncLoopbackSession:
+class AsyncLoopbackSession(_WithHttpxFallback[httpx.AsyncClient]):
     """httpx.AsyncClient's `request` for loopback URLs, over kept-alive connections; anything else to httpx."""
 
     def __init__(self, session_kwargs: dict[str, Any]) -> None:
-        self._session_kwargs = session_kwargs
-        self._fallback: httpx.AsyncClient | None = None
+        super().__init__(session_kwargs, httpx.AsyncClient)
         self._idle: list[_AsyncConnection] = []
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    def __getattr__(self, name: str) -> Any:
-        # download()'s stream and the rest of httpx's interface.
-        return getattr(self._httpx(), name)
-
-    def _httpx(self) -> httpx.AsyncClient:
-        if self._fallback is None:
-            self._fallback = httpx.AsyncClient(**self._session_kwargs)
-        return self._fallback
-
     async def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        target = _split(url)
-        if target is None or set(kwargs) - {"content", "headers"}:
+        loopback = _loopback_request(method, url, kwargs)
+        if loopback is None:
             return await self._httpx().request(method, url, **kwargs)
-        port, path = target
-        data = _request_bytes(method, port, path, kwargs.get("content"), kwargs.get("headers"))
+        port, data = loopback
         connection, reused = await self._connection(port)
         try:
             response = await connection.request(data, DEFAULT_TIMEOUT_SECONDS)
@@ -286,29 +302,19 @@ class _SyncConnection:
         self.socket.close()
 
 
-class SyncLoopbackSession:
+class SyncLoopbackSession(_WithHttpxFallback[httpx.Client]):
     """httpx.Client's `request` for loopback URLs, over kept-alive connections; anything else to httpx."""
 
     def __init__(self, session_kwargs: dict[str, Any]) -> None:
-        self._session_kwargs = session_kwargs
-        self._fallback: httpx.Client | None = None
+        super().__init__(session_kwargs, httpx.Client)
         self._idle: list[_SyncConnection] = []
         self._lock = threading.Lock()
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._httpx(), name)
-
-    def _httpx(self) -> httpx.Client:
-        if self._fallback is None:
-            self._fallback = httpx.Client(**self._session_kwargs)
-        return self._fallback
-
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        target = _split(url)
-        if target is None or set(kwargs) - {"content", "headers"}:
+        loopback = _loopback_request(method, url, kwargs)
+        if loopback is None:
             return self._httpx().request(method, url, **kwargs)
-        port, path = target
-        data = _request_bytes(method, port, path, kwargs.get("content"), kwargs.get("headers"))
+        port, data = loopback
         connection, reused = self._connection(port)
         try:
             response = connection.request(data)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
+
+import pytest
 
 
 async def make_authors(db: Any) -> list[Any]:
@@ -249,3 +252,41 @@ async def test_group_by_with_aggregates_and_having(db: Any) -> None:
     assert by_level["medium"]["_max"]["age"] is None
     having = await db.author.group_by(by=["level"], count=True, having={"age": {"_avg": {"gt": 30}}})
     assert [group["level"] for group in having] == ["high"]
+
+
+async def test_the_query_builder_works_out_a_models_relation_fields_once(
+    db: Any, generated_client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    builder = importlib.import_module(f"{generated_client.__name__}._builder")
+    checked: list[tuple[str, str]] = []
+    uncached = builder._field_is_prisma_model_uncached
+    monkeypatch.setattr(
+        builder,
+        "_field_is_prisma_model_uncached",
+        lambda field, *, name, parent: (
+            checked.append((parent.__name__, name)) or uncached(field, name=name, parent=parent)
+        ),
+    )
+    monkeypatch.setattr(builder, "_relation_fields", type(builder._relation_fields)())
+    await make_authors(db)
+    first = await db.author.find_many(order={"id": "asc"})
+    with_profiles = await db.author.find_many(order={"id": "asc"}, include={"profile": True})
+    checks = len(checked)
+    assert {("Author", "email"), ("Author", "profile"), ("Profile", "id")} <= set(checked)
+    assert checks == len(set(checked))
+    again = [await db.author.find_many(order={"id": "asc"}, include={"profile": True}) for _ in range(3)]
+    assert len(checked) == checks
+    # Still the scalars by default, and the relation when asked for.
+    assert all(authors == with_profiles for authors in again)
+    assert "profile" not in first[0].model_fields_set and "profile" in with_profiles[0].model_fields_set
+
+
+async def test_line_separators_in_strings_reach_the_database_unchanged(db: Any) -> None:
+    # Prisma Client Python 0.15 indented its query with textwrap.indent, which broke lines at these too.
+    text = "a\u2028b\u2029c\x85d\ne"
+    author = await db.author.create(data={"email": "ada@example.org", "name": text, "tags": [text]})
+    assert author.name == text and author.tags == [text]
+    found = await db.author.find_first(where={"name": text})
+    assert found is not None and found.name == text
+    rows = await db.query_raw('SELECT name FROM "Author" WHERE name = $1', text)
+    assert rows == [{"name": text}]

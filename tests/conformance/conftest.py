@@ -22,7 +22,7 @@ from typing import Any
 import pydantic
 import pytest
 
-from acams_db.operations.generate import bake_project_config, use_loopback_http
+from acams_db.operations.generate import bake_project_config, change_query_builder, use_loopback_http
 from tests.bridge.conftest import prisma
 from tests.support import REPOSITORY, PostgresServer
 
@@ -114,6 +114,7 @@ def conformance_packages() -> dict[str, ModuleType]:
     for interface in INTERFACES:
         bake_project_config(GENERATED / f"prisma_{interface}", REPOSITORY / "pyproject.toml")
         use_loopback_http(GENERATED / f"prisma_{interface}")
+        change_query_builder(GENERATED / f"prisma_{interface}")
         packages[interface] = importlib.import_module(f"prisma_{interface}")
     return packages
 
