@@ -42,7 +42,7 @@ _SESSIONS = {
 #   parameters once per level. GraphQL ignores the indentation: the parts are joined as they are.
 _INDENTED_PART = "strings.append(indent(content, self.indent))"
 _RELATION_CHECK = "def _field_is_prisma_model(field: FieldInfo, *, name: str, parent: type[BaseModel]) -> bool:"
-_BUILDER_MARK = "# Changed by acams_db/generate.py: relation fields remembered per model class, parts not indented."
+_BUILDER_MARK = "# Changed by acams-db generate: relation fields remembered per model class, parts not indented."
 _RELATION_CACHE = f"""
 
 {_BUILDER_MARK}

@@ -16,7 +16,8 @@ URLs to tools. `redacted()` is the canonical URL without its password, for outpu
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from urllib.parse import quote
 
 from acams_db.errors import ToolchainError
@@ -75,6 +76,41 @@ class DatabaseUrl:
     @property
     def server_port(self) -> int:
         return self.port or DEFAULT_PORT
+
+    def with_libpq_defaults(self, environment: Mapping[str, str]) -> DatabaseUrl:
+        """This URL with the parts it leaves out taken from `environment`'s PG* variables, written into it.
+
+        node-postgres and libpq fill a URL's missing host, port, user, password, database and SSL settings from
+        PGHOST, PGPORT, … (Prisma's own driver here is node-postgres): a URL read without them names another
+        target than the one those tools reach, and the guardrails would check the wrong one. Folded in once, the
+        variables are removed from every child process (pg_tools.libpq_environment, Node's engine/lib/project.mjs),
+        so that no tool reads them again.
+        """
+        parameters = dict(self.parameters)
+        host, port = self.host, self.port
+        if not host and "host" not in parameters and environment.get("PGHOST"):
+            pghost = environment["PGHOST"]
+            if pghost.startswith("/"):
+                parameters["host"] = pghost
+            else:
+                host = pghost.strip("[]")
+        if port is None and environment.get("PGPORT"):
+            text = environment["PGPORT"]
+            if not (text.isdigit() and 0 < int(text) <= 65535):
+                raise DatabaseUrlError(f"PGPORT must be a port number up to 65535; got {text!r}.")
+            port = int(text)
+        for name, variable in _LIBPQ_PARAMETERS.items():
+            if name not in parameters and environment.get(variable):
+                parameters[name] = environment[variable]
+        return replace(
+            self,
+            host=host,
+            port=port,
+            user=self.user if self.user is not None else environment.get("PGUSER") or None,
+            password=self.password if self.password is not None else environment.get("PGPASSWORD") or None,
+            database=self.database or environment.get("PGDATABASE") or None,
+            parameters=tuple(parameters.items()),
+        )
 
     def canonical(self) -> str:
         return self._written(hide_secrets=False)
