@@ -30,7 +30,10 @@ EMBEDDED_KEYWORD = "embedded"
 DEFAULT_MIGRATION_LOCK_TIMEOUT = "5s"
 DEFAULT_MIGRATION_LOCK_RETRIES = 3
 DEFAULT_DEPLOY_MONITOR_SECONDS = 5.0
-_DURATION = re.compile(r"^\d+(ms|s|min|h)?$")
+_DURATION = re.compile(r"^(\d+)(ms|s|min|h)?$")
+_MILLISECONDS = {"ms": 1, "s": 1000, "min": 60_000, "h": 3_600_000}
+# PostgreSQL's lock_timeout and statement_timeout are whole milliseconds in a 32-bit integer.
+_LONGEST_TIMEOUT_MS = 2**31 - 1
 _OFF = ("", "0", "off")
 PROJECT_MARKER = "prisma.config.ts"
 
@@ -213,8 +216,13 @@ def _duration(values: dict[str, str], name: str, default: str) -> str | None:
     text = values.get(name, default).strip()
     if text in _OFF:
         return None
-    if not _DURATION.match(text):
+    match = _DURATION.match(text)
+    if not match:
         raise ToolchainError(f"{name} must be a PostgreSQL duration such as 5s, 500ms or 2min, or off; got {text!r}.")
+    if int(match[1]) * _MILLISECONDS[match[2] or "ms"] > _LONGEST_TIMEOUT_MS:
+        raise ToolchainError(
+            f"{name} must be at most {_LONGEST_TIMEOUT_MS} ms (about 24 days), PostgreSQL's limit; got {text!r}."
+        )
     return text
 
 
@@ -274,7 +282,8 @@ def _url_setting(
             f"{origin} cannot be read: an unquoted value ends at ' #' (a comment starts there), and an @ follows "
             "it on that line. Put the value in single quotes."
         )
-    return ConfiguredUrl(database_url.parse(text, name=origin).canonical(), origin)
+    # PG* variables complete what the URL leaves out, for node-postgres and libpq alike: folded in here, once.
+    return ConfiguredUrl(database_url.parse(text, name=origin).with_libpq_defaults(os.environ).canonical(), origin)
 
 
 def _file_origin(name: str, files: tuple[Path, ...]) -> tuple[str, bool]:

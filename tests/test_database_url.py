@@ -116,3 +116,22 @@ def test_an_unreadable_url_is_a_clear_error_that_quotes_none_of_it(text: str, re
 )
 def test_redact_hides_every_spelling_of_a_password(text: str, expected: str) -> None:
     assert redact(text) == expected
+
+
+def test_pg_variables_complete_only_what_a_url_leaves_out() -> None:
+    environment = {
+        "PGHOST": "db.internal",
+        "PGPORT": "6543",
+        "PGUSER": "app",
+        "PGPASSWORD": "s3cret",
+        "PGDATABASE": "acams",
+        "PGSSLMODE": "require",
+    }
+    completed = parse("postgresql:///").with_libpq_defaults(environment)
+    assert completed.canonical() == "postgresql://app:s3cret@db.internal:6543/acams?sslmode=require"
+    written = "postgresql://me:pw@127.0.0.1:5433/mine?sslmode=disable"
+    assert parse(written).with_libpq_defaults(environment).canonical() == written
+    socket = parse("postgresql://u@/d").with_libpq_defaults({"PGHOST": "/run/postgresql", "PGPORT": "5433"})
+    assert (socket.server_host, socket.server_port) == ("/run/postgresql", 5433)
+    with pytest.raises(DatabaseUrlError, match="PGPORT must be a port number"):
+        parse("postgresql://u@h/d").with_libpq_defaults({"PGPORT": "54x"})

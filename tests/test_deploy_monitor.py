@@ -198,6 +198,7 @@ def test_a_development_deploy_still_waits_for_a_lock(project: Project, postgres:
     [
         ("MIGRATION_LOCK_TIMEOUT", "5 seconds", "MIGRATION_LOCK_TIMEOUT must be a PostgreSQL duration"),
         ("MIGRATION_STATEMENT_TIMEOUT", "1h'; DROP", "MIGRATION_STATEMENT_TIMEOUT must be a PostgreSQL duration"),
+        ("MIGRATION_LOCK_TIMEOUT", "99999999999s", "MIGRATION_LOCK_TIMEOUT must be at most 2147483647 ms"),
         ("MIGRATION_LOCK_RETRIES", "-1", "MIGRATION_LOCK_RETRIES must be a whole number"),
         ("DEPLOY_MONITOR_SECONDS", "0", None),
         ("DEPLOY_MONITOR_SECONDS", "fast", "DEPLOY_MONITOR_SECONDS must be seconds between 0.1 and 3600"),

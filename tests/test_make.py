@@ -165,3 +165,25 @@ def test_hints_after_make_name_make_variables(project: Project) -> None:
         refused = make(project, target)  # stdin is not a terminal
         assert f"add force=1 (make {target} ... force=1)" in refused.stderr, refused.stderr
         assert "--force" not in refused.stderr
+
+
+# Values as a person might type them, with the shell's and make's own syntax inside.
+LITERAL_VALUES = ['x"; touch {canary}; echo "', "it's $(touch {canary}) `touch {canary}`", "a b; $HOME"]
+
+
+@pytest.mark.parametrize("typed", LITERAL_VALUES)
+def test_values_reach_acams_db_as_typed_and_never_run(project: Project, typed: str) -> None:
+    canary = project.root / "canary"
+    value = typed.format(canary=canary)
+    result = make(project, "migrate", f"name={value}")
+    assert not canary.exists()
+    assert result.returncode == 2
+    # acams-db read the name whole (its message quotes it) and refused it.
+    assert f"Invalid migration name {value!r}" in result.stderr
+
+
+def test_make_help_lists_every_target_of_the_readme(project: Project) -> None:
+    result = make(project, "help")
+    assert result.returncode == 0, result.stderr
+    listed = [line.split()[1] for line in result.stdout.splitlines() if line.startswith("  make ")]
+    assert {"setup", "migrate", "deploy", "status", "restore", "preflight", "help"} <= set(listed)

@@ -186,6 +186,36 @@ def test_a_development_command_aimed_at_production_under_another_spelling_is_ref
     assert loopback.psql("SELECT count(*) FROM keep_me", url=production) == "1"
 
 
+@pytest.mark.parametrize(
+    ("written", "variables"),
+    [
+        ("postgresql://{role}:{password}@localhost/{database}", {"PGPORT": "{port}"}),
+        (
+            "postgresql:///{database}",
+            {"PGHOST": "127.0.0.1", "PGPORT": "{port}", "PGUSER": "{role}", "PGPASSWORD": "{password}"},
+        ),
+        ("postgresql://{role}:{password}@127.0.0.1:{port}", {"PGDATABASE": "{database}"}),
+    ],
+    ids=["PGPORT", "PGHOST PGPORT PGUSER PGPASSWORD", "PGDATABASE"],
+)
+def test_pg_variables_completing_a_development_url_to_production_are_seen_and_refused(
+    loopback: LoopbackServer, database: str, tmp_path: Path, written: str, variables: dict[str, str]
+) -> None:
+    """node-postgres and libpq fill what a URL leaves out from PG* variables: the check sees the target they reach."""
+    production = admin(loopback, "127.0.0.1", database)
+    loopback.psql("CREATE TABLE keep_me (id int); INSERT INTO keep_me VALUES (1)", url=production)
+    root, environment = _project_on(tmp_path, loopback, database)
+    (root / ".env.production").write_text(f"DATABASE_URL={production}\n")
+    names = {"role": ROLE, "password": quote(PASSWORD, safe=""), "database": database, "port": loopback.port}
+    environment["DATABASE_URL"] = written.format(**names)
+    environment.update({name: value.format(**{**names, "password": PASSWORD}) for name, value in variables.items()})
+    result = _run(root, environment, "reset", "--force", "--no-seed")
+    assert result.returncode == RefusedError.exit_code, result.stderr
+    assert "development would act on production's database" in result.stderr
+    assert PASSWORD not in result.stderr and quote(PASSWORD, safe="") not in result.stderr
+    assert loopback.psql("SELECT count(*) FROM keep_me", url=production) == "1"
+
+
 def test_a_production_command_aimed_at_another_environments_database_is_refused(
     loopback: LoopbackServer, database: str, tmp_path: Path
 ) -> None:
