@@ -61,7 +61,7 @@ COMMANDS: list[tuple[str, Callable[..., None]]] = [
     ("backup", data.take_backup),
     ("backups", data.list_backups),
     ("restore", data.restore_backup),
-    ("seed", data.seed_bank),
+    ("seed", data.seed_from_file),
     ("generate", environment.generate_client),
     ("db-stop", environment.stop_embedded),
     ("database", environment.show_database),

@@ -17,11 +17,8 @@ from acams_db.settings import load_settings
 def setup_development(environment: EnvironmentOption = None, as_json: JsonOption = False) -> None:
     """The one-command set-up of development: apply pending migrations, generate the client, seed the questions."""
     settings = load_settings(environment)
-    progress = output.TerminalProgress()
-    try:
+    with output.TerminalProgress() as progress:
         done = setup.set_up(settings, connect=connect, progress=progress)
-    finally:
-        progress.close()
     output.set_up(done, as_json)
 
 
@@ -33,21 +30,13 @@ def reset_development(
 ) -> None:
     """Drop every table, apply all migrations again and seed the question bank. Deletes all data. Development only."""
     settings = load_settings(environment)
-    progress = output.TerminalProgress()
-    try:
-        done = setup.reset(
-            settings,
-            seed=not no_seed,
-            connect=connect,
-            confirm=None if force else functools.partial(output.confirm, "reset", "reset deletes all data"),
-            progress=progress,
-        )
-    finally:
-        progress.close()
+    confirm = None if force else functools.partial(output.confirm, "reset", "reset deletes all data")
+    with output.TerminalProgress() as progress:
+        done = setup.reset(settings, seed=not no_seed, connect=connect, confirm=confirm, progress=progress)
     output.reset(done, as_json)
 
 
-def seed_bank(
+def seed_from_file(
     file: Annotated[
         Path, typer.Option("--file", metavar="FILE", help="The question bank (default: data/questions.json).")
     ] = seed.DEFAULT_BANK,
@@ -61,11 +50,8 @@ def seed_bank(
     The whole file is validated first; an invalid file changes nothing. Unchanged questions are not written.
     """
     settings = load_settings(environment)
-    progress = output.TerminalProgress()
-    try:
-        report = seed.seed(settings, file, prune=prune, dry_run=dry_run, connect=connect, progress=progress)
-    finally:
-        progress.close()
+    with output.TerminalProgress() as progress:
+        report = seed.seed_bank(settings, file, prune=prune, dry_run=dry_run, connect=connect, progress=progress)
     output.seeded(report, as_json)
 
 

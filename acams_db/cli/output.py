@@ -75,6 +75,13 @@ class TerminalProgress:
     def __init__(self) -> None:
         self._bar: Any = None
 
+    def __enter__(self) -> TerminalProgress:
+        return self
+
+    def __exit__(self, *exception: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+
     def __call__(self, done: int, total: int) -> None:
         if not sys.stderr.isatty():
             return
@@ -82,10 +89,6 @@ class TerminalProgress:
             self._bar = typer.progressbar(length=total, label="Seeding questions", file=sys.stderr)
             self._bar.__enter__()
         self._bar.update(done)
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.__exit__(None, None, None)
 
 
 # Migrations

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from acams_db.operations import generate
-from acams_db.questions import seed as bank_seed
+from acams_db.questions import seed
 from acams_db.questions.seed import Progress, SeedReport
 from acams_db.runtime.database import Database
 from acams_db.settings import Settings
@@ -15,7 +15,7 @@ from acams_db.settings import Settings
 DEFAULT_BANK = Path("data") / "questions.json"
 
 
-def seed(
+def seed_bank(
     settings: Settings,
     bank_file: Path,
     *,
@@ -36,4 +36,4 @@ def seed_questions(
     """Upsert the bank at `bank_file` (relative: to the project) in one transaction; the caller made the client
     match schema.prisma. The event loop is this function's: Ctrl-C cancels the seed, which writes nothing."""
     bank = bank_file if bank_file.is_absolute() else settings.project_root / bank_file
-    return asyncio.run(bank_seed.seed(database.url, bank, prune=prune, dry_run=dry_run, progress=progress))
+    return asyncio.run(seed.seed(database.url, bank, prune=prune, dry_run=dry_run, progress=progress))
