@@ -1,3 +1,3 @@
-from acams_db.cli.app import main
+from acams_db.cli.main import main
 
 main()

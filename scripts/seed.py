@@ -6,7 +6,7 @@ The production entry point of the document's seed strategy; the same as
 
 import sys
 
-from acams_db.cli.app import main
+from acams_db.cli.main import main
 
 if __name__ == "__main__":
     sys.argv[1:1] = ["seed"]

@@ -161,3 +161,45 @@ def test_a_client_generated_by_hand_from_another_schema_is_regenerated(project: 
     assert queried.returncode == 0, queried.stderr
     assert queried.stdout.strip() == "0"
     assert "Prisma Client Python is up to date." in run(*make).stdout
+
+
+# Run as `python -c` with ARGUMENTS: SIGINT reaches this process the moment it starts importing module
+# argv[1] (a real signal, taken by Python at its next instruction), then acams-db runs argv[2:].
+SIGINT_ON_IMPORT = """
+import os, signal, sys
+
+class SigintOnImport:
+    def __init__(self, module):
+        self.module = module
+
+    def find_spec(self, name, path=None, target=None):
+        if name == self.module:
+            os.kill(os.getpid(), signal.SIGINT)
+        return None
+
+sys.meta_path.insert(0, SigintOnImport(sys.argv[1]))
+sys.argv = ["acams-db", *sys.argv[2:]]
+from acams_db.cli.main import main
+main()
+"""
+
+
+@pytest.mark.parametrize(
+    ("module", "command"),
+    [
+        ("typer", ["status"]),  # the command line still loading: a traceback of the imports
+        ("acams_db.migrations.migration_lint", ["lint-migrations"]),  # in a command: Typer exited 130 silently
+    ],
+)
+def test_ctrl_c_outside_a_commands_own_handling_says_interrupted_in_one_line_and_exits_130(
+    project: Project, module: str, command: list[str]
+) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", SIGINT_ON_IMPORT, module, *command],
+        cwd=project.root,
+        env=project.environment(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (result.returncode, result.stderr) == (130, "error: Interrupted by SIGINT.\n"), result.stderr

@@ -26,9 +26,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from acams_db.errors import ToolchainError
+from acams_db.errors import ExitCode, ToolchainError
 from acams_db.migrations import migrations
-from acams_db.runtime import pg_tools
+from acams_db.runtime import interrupts, pg_tools
 from acams_db.runtime.database import Database
 from acams_db.runtime.interrupts import Interrupted
 from acams_db.settings import ENVIRONMENTS, Settings
@@ -83,6 +83,13 @@ def folder(settings: Settings) -> Path:
     return settings.project_root / BACKUPS_FOLDER / settings.environment
 
 
+def back_up(settings: Settings, database: Database, label: str, *, say: Callable[[str], None]) -> Backup:
+    """The backup a person asks for: `create`, which SIGINT, SIGTERM and SIGHUP stop with nothing written."""
+    say(f"Backing up {database.display} ...")
+    with interrupts.signals_interrupt():
+        return create(settings, database, label)
+
+
 def create(settings: Settings, database: Database, label: str) -> Backup:
     """Dump the database into a new archive, then delete the backups of its kind beyond BACKUP_KEEP.
 
@@ -96,7 +103,7 @@ def create(settings: Settings, database: Database, label: str) -> Backup:
         raise ToolchainError(
             f"Invalid backup label {label!r}: expected lower-case letters, digits and underscores, "
             "such as before_import.",
-            exit_code=2,
+            exit_code=ExitCode.USAGE,
         )
     created_at = datetime.now(UTC)
     home = folder(settings)

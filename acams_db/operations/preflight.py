@@ -8,19 +8,19 @@ the deploy) are listed with what the tool found, for a person to tick.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from acams_db.errors import ToolchainError
 from acams_db.migrations import lint, migrations, review
-from acams_db.operations import backups, deployment
+from acams_db.operations import backups
 from acams_db.questions.bank import load_bank
-from acams_db.runtime import database as database_module
 from acams_db.runtime import deploy_monitor
-from acams_db.runtime.database import Database
+from acams_db.runtime.database import Database, resolve
 from acams_db.runtime.prisma_cli import run_prisma
-from acams_db.settings import Settings, database_url_in_files
+from acams_db.settings import ENVIRONMENT_VARIABLE, PRODUCTION, STAGING, Settings, database_url_in_files, load_settings
 from acams_db.sql import parsing, relations
 from acams_db.sql.rules import LONG_LOCK_RULES
 
@@ -45,11 +45,23 @@ class Check:
         return {"item": self.item, "outcome": str(self.outcome), "detail": self.detail}
 
 
+def settings_to_deploy(environment: str | None) -> Settings:
+    """The settings of the environment named by --env or ACAMS_ENV (the variable or .env); named nowhere, production.
+
+    A deploy target named in .env is checked; development, named there or by default, is no deploy target, so
+    production is.
+    """
+    if environment or os.environ.get(ENVIRONMENT_VARIABLE):
+        return load_settings(environment)
+    named = load_settings(None)
+    return named if named.policy.is_deploy_target else load_settings(PRODUCTION.name)
+
+
 def preflight(settings: Settings) -> list[Check]:
     """Run the checklist for deploying to `settings.environment`. Writes nothing anywhere."""
     checks = [_schema_valid(settings), _schema_formatted(settings), _migration_lint(settings), _bank_valid(settings)]
     try:
-        database = database_module.resolve(settings)
+        database = resolve(settings)
         current = migrations.status(settings, database)
     except ToolchainError as error:
         return [*checks, Check("database reachable and settled", Outcome.FAILED, str(error))]
@@ -133,11 +145,11 @@ def _review(reviews: list[review.MigrationReview]) -> Check:
 
 def _staging_first(settings: Settings, pending: list[str]) -> Check:
     item = "applied on staging first"
-    if settings.environment != "production":
+    if not settings.policy.checked_on_staging_first:
         return Check(item, Outcome.PASSED, f"not needed for {settings.environment}")
     if not pending:
         return Check(item, Outcome.PASSED, "nothing to apply")
-    staging_url = database_url_in_files(settings.project_root, "staging")
+    staging_url = database_url_in_files(settings.project_root, STAGING.name)
     if staging_url is None:
         return Check(item, Outcome.PERSON, "no staging DATABASE_URL in .env.staging: confirm by hand")
     staging = Database(staging_url, None, embedded=False)
@@ -153,8 +165,8 @@ def _staging_first(settings: Settings, pending: list[str]) -> Check:
 
 def _backup(settings: Settings, pending: list[str]) -> Check:
     item = "backup before applying"
-    if not deployment.backs_up(settings):
-        return Check(item, Outcome.PASSED, "development: none needed")
+    if not settings.policy.backs_up_before_deploy:
+        return Check(item, Outcome.PASSED, f"{settings.environment}: none needed")
     latest = backups.latest(settings)
     age = datetime.now(UTC) - latest.created_at if latest else None
     if latest and age is not None and age <= RECENT_BACKUP:

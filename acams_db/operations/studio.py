@@ -17,8 +17,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO
 
-from acams_db.errors import RefusedError, ToolchainError
-from acams_db.runtime.database import Database
+from acams_db.errors import SIGNAL_EXIT_BASE, RefusedError, ToolchainError
+from acams_db.runtime.database import Database, resolve
 from acams_db.runtime.prisma_cli import cli_entrypoint, node_executable, prisma_environment
 from acams_db.settings import ENVIRONMENT_VARIABLE, Settings, redact
 
@@ -38,13 +38,18 @@ _CHATTER = (
 )
 
 
+# Environment.studio_access: what Studio may do in the environment.
+READ_WRITE = "read-write"
+ON_REQUEST = "on request"
+
+
 @dataclass(frozen=True)
 class StudioAccess:
     read_only: bool
 
     @property
     def label(self) -> str:
-        return "read-only" if self.read_only else "read-write"
+        return "read-only" if self.read_only else READ_WRITE
 
 
 def studio_access(settings: Settings, *, allow_production: bool = False, read_only: bool = False) -> StudioAccess:
@@ -52,12 +57,37 @@ def studio_access(settings: Settings, *, allow_production: bool = False, read_on
 
     Development opens read-write unless `read_only`; staging and an allowed production always open read-only.
     """
-    if settings.environment == "production" and not allow_production:
+    allowed = settings.policy.studio_access
+    if allowed == ON_REQUEST and not allow_production:
         raise RefusedError(
-            "Prisma Studio shows every row of the database and is refused in production. "
-            "To inspect production data read-only, run: acams-db studio --env production --allow-production"
+            f"Prisma Studio shows every row of the database and is refused in {settings.environment}. "
+            f"To inspect {settings.environment} data read-only, run: "
+            f"acams-db studio --env {settings.environment} --allow-production"
         )
-    return StudioAccess(read_only=read_only or settings.environment != "development")
+    return StudioAccess(read_only=read_only or allowed != READ_WRITE)
+
+
+def open_studio(
+    settings: Settings,
+    access: StudioAccess,
+    *,
+    port: int | None,
+    open_browser: bool,
+    connect: Callable[[Settings], Database],
+    on_ready: Callable[[str], None],
+) -> int:
+    """`acams-db studio`: Studio on the environment's database, on `port` or the first free one, until it stops.
+
+    Returns Studio's exit code (130 after Ctrl+C); `on_ready` receives the address once Studio answers.
+    """
+    database = connect(settings)
+    return run_studio(settings, database, access, port=choose_port(port), open_browser=open_browser, on_ready=on_ready)
+
+
+def bridge_document(settings: Settings, access: StudioAccess) -> dict[str, object]:
+    """For `prisma studio` typed by hand (engine/prisma-cli/studio.mjs): the unredacted URL and the access."""
+    database = resolve(settings)
+    return {"url": database.url, "read_only": access.read_only, "environment": settings.environment}
 
 
 def choose_port(requested: int | None) -> int:
@@ -111,7 +141,7 @@ def run_studio(
             on_ready(studio_url(port))
             return studio.wait()
         except KeyboardInterrupt:
-            return 130
+            return SIGNAL_EXIT_BASE + signal.SIGINT
 
 
 @contextmanager
@@ -160,7 +190,7 @@ def _stop_on_sigterm() -> Iterator[None]:
     """Turn SIGTERM into an orderly exit, so that Studio is stopped too."""
 
     def exit_on_sigterm(signum: int, frame: object) -> None:
-        raise SystemExit(128 + signum)
+        raise SystemExit(SIGNAL_EXIT_BASE + signum)
 
     previous = signal.signal(signal.SIGTERM, exit_on_sigterm)
     try:

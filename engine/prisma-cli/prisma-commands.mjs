@@ -113,7 +113,7 @@ export function prepareTypedCommand(argv = process.argv.slice(2), env = process.
  */
 function runAcamsDb(args) {
   const program = 'import sys; from acams_db.runtime.processes import die_with_parent; die_with_parent(int(sys.argv.pop(1)));'
-    + ' from acams_db.cli.app import main; sys.argv[0] = "acams-db"; main()';
+    + ' from acams_db.cli.main import main; sys.argv[0] = "acams-db"; main()';
   // Ctrl+C reaches acams-db as well (same process group): it stops in its own way, then this process exits.
   process.on('SIGINT', () => {});
   const result = spawnSync(projectPython, ['-c', program, String(process.pid), ...args], { stdio: 'inherit' });

@@ -46,11 +46,6 @@ class Deployment:
         }
 
 
-def backs_up(settings: Settings) -> bool:
-    """Whether deploys of this environment take a backup first."""
-    return settings.environment != "development"
-
-
 def deploy(
     settings: Settings, database: Database, *, skip_backup: bool, say: Callable[[str], None], events: bool = False
 ) -> Deployment:
@@ -59,7 +54,7 @@ def deploy(
     The monitor's reports go to `say`, as JSON events (one object a line) when `events`.
     """
     monitor = _monitor(settings, database, say, events)
-    if not backs_up(settings):
+    if not settings.policy.backs_up_before_deploy:
         applied = migrations.deploy(settings, database, monitor)
         return Deployment(applied, None, False, _seconds(settings, database, applied, say, events) if monitor else {})
     backup = None

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from acams_db.errors import ToolchainError
-from acams_db.operations import backups, deployment
+from acams_db.operations import backups
 from acams_db.operations.backups import Backup
-from acams_db.runtime import guardrails, pg_tools
+from acams_db.runtime import guardrails, interrupts, pg_tools
 from acams_db.runtime.database import Database
 from acams_db.runtime.interrupts import Interrupted
 from acams_db.settings import Settings
@@ -51,28 +51,37 @@ def restore(
     settings: Settings,
     archive: Path,
     *,
-    connect: Callable[[], Database],
+    connect: Callable[[Settings], Database],
     consent: Consent,
     confirm: Callable[[str], None],
     say: Callable[[str], None],
 ) -> Restored:
     """Replace the database's schema and data by `archive`'s; refuse without changing anything when a check fails.
 
-    `connect` gives the database once the archive passed its checks; `confirm` asks the question
-    (outside production, without --force) and raises if the answer is no.
+    `connect` gives the environment's database once the archive passed its checks; `confirm` asks the question
+    (outside a protected environment, without --force) and raises if the answer is no. SIGINT, SIGTERM and
+    SIGHUP stop it with the database as it was.
     """
-    backup = backups.verify(archive)  # before connecting anywhere
-    database = connect()
-    schema = pg_tools.schema_of(database.url)
-    if schema != backup.schema:
-        raise ToolchainError(f"{archive} holds schema {backup.schema!r}, but this database uses {schema!r}.")
-    if settings.environment == "production":
-        guardrails.require_production_consent(database.url, consent.allow_production, consent.typed_database)
-    elif not consent.force:
-        confirm(f"Replace ALL data in {database.display} by {archive.name}?")
+    with interrupts.signals_interrupt():
+        backup = backups.verify(archive)  # before connecting anywhere
+        database = connect(settings)
+        schema = pg_tools.schema_of(database.url)
+        if schema != backup.schema:
+            raise ToolchainError(f"{archive} holds schema {backup.schema!r}, but this database uses {schema!r}.")
+        if settings.policy.protected:
+            guardrails.require_production_consent(database.url, consent.allow_production, consent.typed_database)
+        elif not consent.force:
+            confirm(f"Replace ALL data in {database.display} by {archive.name}?")
+        return Restored(backup, _replace(settings, database, archive, schema, say))
+
+
+def _replace(
+    settings: Settings, database: Database, archive: Path, schema: str, say: Callable[[str], None]
+) -> Backup | None:
+    """Back the current state up where the environment asks for it, then apply `archive`; return that backup."""
     try:
         safety = None
-        if deployment.backs_up(settings):
+        if settings.policy.backs_up_before_deploy:
             say("Backing up the current state first ...")
             safety = backups.create(settings, database, backups.BEFORE_RESTORE)
         _apply(database, archive, schema)
@@ -83,7 +92,7 @@ def restore(
         ) from None
     except ToolchainError as error:
         raise ToolchainError(f"{archive} not restored, {database.display} is as it was: {error}") from error
-    return Restored(backup, safety)
+    return safety
 
 
 def _apply(database: Database, archive: Path, schema: str) -> None:
