@@ -17,14 +17,15 @@ from typing import TypedDict
 from dotenv import dotenv_values
 from dotenv.parser import parse_stream
 
+from acams_db import contract
 from acams_db.errors import ToolchainError, UsageError
 from acams_db.runtime import database_url
 from acams_db.runtime.database_url import redact as redact  # the toolchain's redaction, long imported from here
 
-ENVIRONMENT_VARIABLE = "ACAMS_ENV"
+ENVIRONMENT_VARIABLE = contract.ENVIRONMENT_VARIABLE
 DEFAULT_BACKUP_KEEP = 10
 # DATABASE_URL unset, empty or this keyword: the embedded PostgreSQL server.
-EMBEDDED_KEYWORD = "embedded"
+EMBEDDED_KEYWORD = contract.EMBEDDED_KEYWORD
 # Outside development: how long a migration may wait for a lock, how often it is tried again, how often the
 # deploy monitor reports (seconds). Development keeps PostgreSQL's defaults and no monitor unless configured.
 DEFAULT_MIGRATION_LOCK_TIMEOUT = "5s"
@@ -64,7 +65,7 @@ DEVELOPMENT = Environment(
     runs_development_commands=True,
     backs_up_before_deploy=False,
     records_manifest_on_deploy=True,
-    studio_access="read-write",
+    studio_access=contract.STUDIO_READ_WRITE,
     protected=False,
     checked_on_staging_first=False,
     limits_deploy_locks=False,
@@ -131,11 +132,11 @@ class Settings:
 
     @property
     def migrations_dir(self) -> Path:
-        return self.project_root / "prisma_migrations"
+        return self.project_root / contract.MIGRATIONS_FOLDER
 
     @property
     def schema_path(self) -> Path:
-        return self.project_root / "schema.prisma"
+        return self.project_root / contract.SCHEMA_FILE
 
 
 @dataclass(frozen=True)
@@ -260,7 +261,7 @@ def _environment_files(root: Path, environment: str) -> dict[str, str]:
 def _url_setting(
     values: dict[str, str], name: str, files: tuple[Path, ...], *, real_variables: bool = False
 ) -> ConfiguredUrl | None:
-    """`values[name]` read as a database URL (None when unset, empty or 'embedded'), with where it was set."""
+    """`values[name]` read as a database URL (None when unset, empty or EMBEDDED_KEYWORD), with where it was set."""
     text = (values.get(name) or "").strip()
     if text in ("", EMBEDDED_KEYWORD):
         return None

@@ -27,7 +27,8 @@ from typer.models import CommandFunctionType
 # commands that use them: pglast takes a tenth of a second to load, which every other command would pay.
 from acams_db import caller
 from acams_db.errors import ToolchainError
-from acams_db.migrations import data_migration, migrations
+from acams_db.migrations import data_migration, history, prisma_migrate
+from acams_db.migrations.folder import MIGRATION_FILE
 from acams_db.migrations.naming import check_descriptive_name
 from acams_db.operations import backups, deployment, generate, restoring
 from acams_db.operations import studio as studio_module
@@ -145,7 +146,7 @@ def setup(environment: EnvironmentOption = None, as_json: JsonOption = False) ->
     settings = load_settings(environment)
     guardrails.require_development(settings, "setup", "There, run make deploy, then make seed.")
     database = _database(settings)
-    applied = migrations.deploy(settings, database)
+    applied = prisma_migrate.deploy(settings, database)
     generated = generate.generate(settings)
     seeded = _seed(settings, database, DEFAULT_BANK, prune=False, dry_run=False)
     _emit(
@@ -179,7 +180,7 @@ def migrate(
         "Create migrations in development and commit them; make deploy applies the committed ones here.",
     )
     database = _database(settings)
-    created = migrations.create(settings, database, name, create_only=create_only)
+    created = prisma_migrate.create(settings, database, name, create_only=create_only)
     if created is None:
         _emit(
             as_json,
@@ -193,7 +194,7 @@ def migrate(
     _emit(
         as_json,
         {"created": str(folder), "applied": created.applied, "sql": created.sql},
-        f"Created {folder}/{migrations.MIGRATION_FILE}:\n\n{created.sql}\n"
+        f"Created {folder}/{MIGRATION_FILE}:\n\n{created.sql}\n"
         + (
             "Applied to the development database; client regenerated."
             if created.applied
@@ -258,12 +259,12 @@ def status(
     """
     settings = load_settings(environment)
     database = _database(settings)
-    result = migrations.status(settings, database, check_schema_drift=drift)
+    result = history.status(settings, database, check_schema_drift=drift)
     _emit(as_json, result.as_dict(), _status_text(result))
     raise typer.Exit(int(result.code))
 
 
-def _status_text(result: migrations.MigrationStatus) -> str:
+def _status_text(result: history.MigrationStatus) -> str:
     lines = []
     sections = (
         ("applied", result.applied),
@@ -277,7 +278,7 @@ def _status_text(result: migrations.MigrationStatus) -> str:
             lines += [f"{title}:", *(f"  {name}" for name in names)]
     if result.schema_drift:
         lines.append("schema.prisma has changes that no migration contains: run make migrate name=...")
-    up_to_date = result.code == migrations.StatusCode.UP_TO_DATE
+    up_to_date = result.up_to_date
     lines.append("Database is up to date." if up_to_date else f"Not up to date (exit {int(result.code)}).")
     return "\n".join(lines)
 
@@ -301,7 +302,7 @@ def reset(
         _confirm(
             "reset", "reset deletes all data", f"Delete ALL data in {database.display} and re-apply every migration?"
         )
-    applied = migrations.reset(settings, database)
+    applied = prisma_migrate.reset(settings, database)
     if no_seed:
         _emit(as_json, {"applied": applied}, f"Database reset; applied {len(applied)} migration(s).")
         return
@@ -325,7 +326,7 @@ def resolve(
     """Mark a failed migration as rolled back or applied (Prisma's migrate resolve)."""
     settings = load_settings(environment)
     database = _database(settings)
-    typer.echo(migrations.resolve(settings, database, name, resolution=resolution))
+    typer.echo(prisma_migrate.resolve(settings, database, name, resolution=resolution))
 
 
 @_command()
@@ -641,7 +642,7 @@ def migrate_data(
     _emit(
         as_json,
         {"created": str(folder)},
-        f"Created {folder}/{migrations.MIGRATION_FILE}: fill it in, then apply it in development (make deploy).",
+        f"Created {folder}/{MIGRATION_FILE}: fill it in, then apply it in development (make deploy).",
     )
 
 
@@ -673,7 +674,7 @@ def revert_migration(
         return
     sql_display.print_review(reviewed)
     typer.echo(
-        f"Created {folder}/{migrations.MIGRATION_FILE} reverting {created.reverted}. Not applied: review it"
+        f"Created {folder}/{MIGRATION_FILE} reverting {created.reverted}. Not applied: review it"
         + (", fill in its -- breaking: note" if reviewed.destructive else "")
         + ", then apply it in development (make deploy) and commit it."
     )

@@ -23,7 +23,7 @@ from pglast.enums import (
 )
 
 from acams_db.migrations import manifest, naming
-from acams_db.migrations.migrations import MIGRATION_FILE, LocalMigration
+from acams_db.migrations.folder import MIGRATION_FILE, LocalMigration
 from acams_db.sql import sql_analysis
 
 BREAKING_NOTE_TEMPLATE = "TODO: say what breaks, and why it is safe"

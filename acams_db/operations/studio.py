@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO
 
+from acams_db import contract
 from acams_db.errors import RefusedError, ToolchainError
 from acams_db.runtime.database import Database
 from acams_db.runtime.prisma_cli import cli_entrypoint, node_executable, prisma_environment
@@ -26,7 +27,7 @@ LOOPBACK = "127.0.0.1"
 # Prisma Studio's own default range.
 DEFAULT_PORTS = range(5555, 5601)
 # Tells engine/prisma-cli/studio.mjs that this launcher applied the policy and holds Studio's stdin.
-ACCESS_VARIABLE = "ACAMS_STUDIO_ACCESS"
+ACCESS_VARIABLE = contract.STUDIO_ACCESS_VARIABLE
 START_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 10.0
 # Prisma's start-up chatter; the address is printed by us instead.
@@ -44,7 +45,7 @@ class StudioAccess:
 
     @property
     def label(self) -> str:
-        return "read-only" if self.read_only else "read-write"
+        return "read-only" if self.read_only else contract.STUDIO_READ_WRITE
 
 
 def studio_access(settings: Settings, *, allow_production: bool = False, read_only: bool = False) -> StudioAccess:
