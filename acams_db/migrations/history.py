@@ -1,11 +1,13 @@
 """The database's migration history (Prisma's `_prisma_migrations`) against the folder: status, drift, the manifest.
 
 Prisma's records are read once per command, through the command's engine runner, and read again only after
-the command changed them (forget_records).
+the command changed them (changing_records).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 
 from acams_db.errors import ExitCode, ToolchainError
@@ -76,9 +78,13 @@ def applied_records(settings: Settings, database: Database) -> list[AppliedRecor
     return engine_runner.runner(settings, database).remembered(_RECORDS, lambda: _read_records(settings, database))
 
 
-def forget_records(settings: Settings, database: Database) -> None:
-    """The command changed Prisma's records (or may have): the next applied_records() reads them again."""
-    engine_runner.runner(settings, database).forget()
+@contextmanager
+def changing_records(settings: Settings, database: Database) -> Iterator[None]:
+    """Around what changes Prisma's records (or may have): the next applied_records() reads them again."""
+    try:
+        yield
+    finally:
+        engine_runner.runner(settings, database).forget()
 
 
 def _read_records(settings: Settings, database: Database) -> list[AppliedRecord]:
@@ -100,8 +106,13 @@ def _read_records(settings: Settings, database: Database) -> list[AppliedRecord]
 
 
 def status(settings: Settings, database: Database, *, check_schema_drift: bool = True) -> MigrationStatus:
-    """Compare the migrations on disk, the database's records and schema.prisma. Writes nothing to the database."""
+    """Compare the migrations on disk, the database's records and schema.prisma. Writes nothing to the database.
+
+    The drift check starts first: the runner replays the migrations on the shadow database while it reads
+    the records.
+    """
     local = {m.name: m for m in local_migrations(settings)}
+    drift = _DriftCheck(settings, database) if check_schema_drift else None
     result = MigrationStatus()
     settled: set[str] = set()
     for record in applied_records(settings, database):
@@ -119,8 +130,11 @@ def status(settings: Settings, database: Database, *, check_schema_drift: bool =
     result.pending = [name for name in local if name not in settled]
     # Drift is found by replaying the migrations on a shadow database, which a
     # failed, edited or missing migration would break; those are reported already.
-    if check_schema_drift and not (result.failed or result.modified or result.missing_locally):
-        result.schema_drift = bool(schema_changes(settings, database))
+    if drift is not None:
+        if result.failed or result.modified or result.missing_locally:
+            drift.abandon()
+        else:
+            result.schema_drift = bool(drift.changes())
     return result
 
 
@@ -130,15 +144,30 @@ def schema_changes(settings: Settings, database: Database) -> str:
     What `prisma migrate diff --from-migrations prisma_migrations --to-schema-datamodel schema.prisma --script`
     prints, from the same WebAssembly schema engine, in the command's runner.
     """
-    # With no migration yet there is no migration_lock.toml, which diff needs to read the folder.
-    source = str(settings.migrations_dir) if local_migrations(settings) else None
-    request = {"migrationsDir": source, "schemaPath": str(settings.schema_path)}
-    try:
-        sql = str(engine_runner.runner(settings, database).request("diff", request)).strip()
-    except engine_runner.EngineError as error:
-        reason = f"{error.code}: {error}" if error.code else str(error)
-        raise ToolchainError(f"prisma migrate diff failed:\n{reason.strip()}") from error
-    return "" if sql in ("", EMPTY_DIFF) else sql + "\n"
+    return _DriftCheck(settings, database).changes()
+
+
+class _DriftCheck:
+    """A diff of the migrations against schema.prisma, sent to the runner at once and answered later."""
+
+    def __init__(self, settings: Settings, database: Database) -> None:
+        self._runner = engine_runner.runner(settings, database)
+        # With no migration yet there is no migration_lock.toml, which diff needs to read the folder.
+        source = str(settings.migrations_dir) if local_migrations(settings) else None
+        self._request = self._runner.send("diff", {"migrationsDir": source, "schemaPath": str(settings.schema_path)})
+
+    def changes(self) -> str:
+        try:
+            sql = str(self._runner.answer(self._request)).strip()
+        except engine_runner.EngineError as error:
+            reason = f"{error.code}: {error}" if error.code else str(error)
+            raise ToolchainError(f"prisma migrate diff failed:\n{reason.strip()}") from error
+        return "" if sql in ("", EMPTY_DIFF) else sql + "\n"
+
+    def abandon(self) -> None:
+        """Wait for the diff without using it (a broken history may not replay): its shadow database is dropped."""
+        with suppress(engine_runner.EngineError):
+            self._runner.answer(self._request)
 
 
 def record_applied(settings: Settings, database: Database) -> list[str]:
@@ -170,7 +199,5 @@ def mark(settings: Settings, database: Database, name: str, resolution: str) -> 
         "migrationsDir": str(settings.migrations_dir),
         "schemaPath": str(settings.schema_path),
     }
-    try:
+    with changing_records(settings, database):
         engine_runner.runner(settings, database).request("mark", request)
-    finally:
-        forget_records(settings, database)

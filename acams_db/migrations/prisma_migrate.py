@@ -103,7 +103,7 @@ def deploy(settings: Settings, database: Database, monitor: deploy_monitor.Monit
 def _apply(settings: Settings, database: Database, monitor: deploy_monitor.Monitor | None) -> str:
     """`prisma migrate deploy`; its output. A failed migration raises with PostgreSQL's reason and what to run."""
     try:
-        with monitor.watching() if monitor else contextlib.nullcontext():
+        with history.changing_records(settings, database), monitor.watching() if monitor else contextlib.nullcontext():
             return run_prisma(settings, ["migrate", "deploy"], database=database, environment=_limits(settings))
     except ToolchainError as error:
         failed = history.status(settings, database, check_schema_drift=False).failed
@@ -116,13 +116,11 @@ def _apply(settings: Settings, database: Database, monitor: deploy_monitor.Monit
             f"{_reason(str(error))}\n"
             f"Fix {failed[0]}/{MIGRATION_FILE}, then run: make resolve name={failed[0]} as=rolled-back && make deploy"
         ) from error
-    finally:
-        history.forget_records(settings, database)
 
 
-# How the schema engine reports PostgreSQL's SQLSTATE (the adapter passes database errors on as they are), in
-# the CLI's error and in Prisma's record: "Database error code: 55P03" (lock_not_available: lock_timeout ran out).
-_LOCK_NOT_AVAILABLE = re.compile(rf"\bDatabase error code: {contract.LOCK_NOT_AVAILABLE}\b")
+# A migration script's database error carries its SQLSTATE, in the CLI's error and in Prisma's record (the 6.19
+# WebAssembly schema engine drops it; engine/lib/pg-adapter.mjs adds it): 55P03 is lock_not_available.
+_LOCK_NOT_AVAILABLE = re.compile(rf"\(SQLSTATE {contract.LOCK_NOT_AVAILABLE}\)")
 
 
 def _lock_not_available(error: str) -> bool:
@@ -222,10 +220,8 @@ def reset(settings: Settings, database: Database) -> list[str]:
     A history the lint rejects is refused before anything is dropped.
     """
     _refuse_broken_files(settings)
-    try:
+    with history.changing_records(settings, database):
         run_prisma(settings, ["migrate", "reset", "--force", "--skip-generate", "--skip-seed"], database=database)
-    finally:
-        history.forget_records(settings, database)
     history.record_applied(settings, database)
     return history.status(settings, database, check_schema_drift=False).applied
 

@@ -161,11 +161,24 @@ function withAtomicScripts(adapter) {
           await new Promise((resolve) => setTimeout(resolve, RETRY_BASE_MS * 2 ** attempt));
           continue;
         }
-        adapter.onError(error);
+        adapter.onError(withSqlstate(error));
       }
     }
   };
   return adapter;
+}
+
+/**
+ * A migration script's database error with its SQLSTATE in the message: the 6.19 WebAssembly schema engine
+ * shows only the message ("Error querying the database: ERROR: canceling statement due to lock timeout"), in
+ * the CLI's error and in Prisma's record, where acams-db deploy reads the code (55P03: lock_not_available).
+ * @param {unknown} error
+ */
+function withSqlstate(error) {
+  if (error instanceof pg.DatabaseError && typeof error.code === 'string') {
+    error.message = `${error.message} (SQLSTATE ${error.code})`;
+  }
+  return error;
 }
 
 // acams-db deploy limits each migration script outside development: how long
