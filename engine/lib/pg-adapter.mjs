@@ -356,7 +356,9 @@ export class ProjectPgAdapterFactory extends PrismaPg {
       const shadow = await new ProjectPgAdapterFactory(this.shadowDatabaseUrl).connect();
       return resetShadowDatabase(shadow, this.shadowDatabaseUrl, this.url);
     }
-    const main = await this.connect();
+    // A pool of its own: disposing it with the shadow database must not end the engine's main pool, which a
+    // long-lived engine (engine/bin/runner.mjs) uses again after a diff.
+    const main = await new ProjectPgAdapterFactory(this.url).connect();
     const database = `prisma_migrate_shadow_db_${globalThis.crypto.randomUUID()}`;
     await main.executeScript(`CREATE DATABASE "${database}"`);
     const shadow = await new ProjectPgAdapterFactory(this.url, { pool: { database } }).connect();
