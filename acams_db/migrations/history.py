@@ -7,17 +7,17 @@ the command changed them (changing_records).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from acams_db.errors import ExitCode, ToolchainError
+from acams_db.errors import ExitCode
 from acams_db.migrations import manifest
+from acams_db.migrations.drift import DriftCheck
 from acams_db.migrations.folder import local_migrations
 from acams_db.runtime import engine_runner, engine_sql
 from acams_db.runtime.database import Database
 from acams_db.settings import Settings
 
-EMPTY_DIFF = "-- This is an empty migration."
 _RECORDS = "_prisma_migrations"
 
 
@@ -109,10 +109,10 @@ def status(settings: Settings, database: Database, *, check_schema_drift: bool =
     """Compare the migrations on disk, the database's records and schema.prisma. Writes nothing to the database.
 
     The drift check starts first: the runner replays the migrations on the shadow database while it reads
-    the records.
+    the records (unless the files and server are those of the answer kept in .data/drift.json: see drift.py).
     """
     local = {m.name: m for m in local_migrations(settings)}
-    drift = _DriftCheck(settings, database) if check_schema_drift else None
+    drift = DriftCheck(settings, database, remembered=True) if check_schema_drift else None
     result = MigrationStatus()
     settled: set[str] = set()
     for record in applied_records(settings, database):
@@ -136,38 +136,6 @@ def status(settings: Settings, database: Database, *, check_schema_drift: bool =
         else:
             result.schema_drift = bool(drift.changes())
     return result
-
-
-def schema_changes(settings: Settings, database: Database) -> str:
-    """SQL taking the migrations' schema to schema.prisma's; empty when they agree. Uses a shadow database.
-
-    What `prisma migrate diff --from-migrations prisma_migrations --to-schema-datamodel schema.prisma --script`
-    prints, from the same WebAssembly schema engine, in the command's runner.
-    """
-    return _DriftCheck(settings, database).changes()
-
-
-class _DriftCheck:
-    """A diff of the migrations against schema.prisma, sent to the runner at once and answered later."""
-
-    def __init__(self, settings: Settings, database: Database) -> None:
-        self._runner = engine_runner.runner(settings, database)
-        # With no migration yet there is no migration_lock.toml, which diff needs to read the folder.
-        source = str(settings.migrations_dir) if local_migrations(settings) else None
-        self._request = self._runner.send("diff", {"migrationsDir": source, "schemaPath": str(settings.schema_path)})
-
-    def changes(self) -> str:
-        try:
-            sql = str(self._runner.answer(self._request)).strip()
-        except engine_runner.EngineError as error:
-            reason = f"{error.code}: {error}" if error.code else str(error)
-            raise ToolchainError(f"prisma migrate diff failed:\n{reason.strip()}") from error
-        return "" if sql in ("", EMPTY_DIFF) else sql + "\n"
-
-    def abandon(self) -> None:
-        """Wait for the diff without using it (a broken history may not replay): its shadow database is dropped."""
-        with suppress(engine_runner.EngineError):
-            self._runner.answer(self._request)
 
 
 def record_applied(settings: Settings, database: Database) -> list[str]:

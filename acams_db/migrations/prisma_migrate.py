@@ -14,7 +14,7 @@ from types import FrameType
 
 from acams_db import caller, contract
 from acams_db.errors import LockTimeoutError, RefusedError, ToolchainError, UsageError
-from acams_db.migrations import history, manifest, naming
+from acams_db.migrations import drift, history, manifest, naming
 from acams_db.migrations.folder import MIGRATION_FILE, local_migrations, write_new_migration
 from acams_db.runtime import deploy_monitor
 from acams_db.runtime.database import Database
@@ -39,7 +39,7 @@ def create(settings: Settings, database: Database, name: str, *, create_only: bo
     """
     naming.check_descriptive_name(name)
     refuse_broken_history(settings, database)
-    sql = history.schema_changes(settings, database)
+    sql = drift.schema_changes(settings, database)
     if not sql:
         return None
     folder = write_new_migration(settings, name, sql)

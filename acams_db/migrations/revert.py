@@ -15,8 +15,8 @@ from pathlib import Path
 
 from acams_db.errors import ToolchainError
 from acams_db.migrations import migration_lint, naming
+from acams_db.migrations.drift import EMPTY_DIFF
 from acams_db.migrations.folder import LOCK_FILE, LOCK_FILE_TEXT, LocalMigration, local_migrations, write_new_migration
-from acams_db.migrations.history import EMPTY_DIFF
 from acams_db.runtime.database import Database
 from acams_db.runtime.prisma_cli import run_prisma
 from acams_db.settings import Settings
