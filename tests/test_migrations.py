@@ -6,6 +6,7 @@ import json
 import re
 
 from acams_db.errors import ExitCode, RefusedError
+from acams_db.migrations.drift import MEMO_FILE
 from tests.support import HISTORY, WIDGET_MODEL, PostgresServer, Project, next_migration
 
 
@@ -202,6 +203,20 @@ def test_status_reports_schema_changes_without_a_migration(project: Project) -> 
     code, report = status(project)
     assert code == ExitCode.SCHEMA_DRIFT
     assert report["schema_drift"] is True
+
+
+def test_status_keeps_the_drift_answer_for_the_same_files_only(project: Project) -> None:
+    """The drift check's answer is kept for unchanged files; a changed schema.prisma is checked again."""
+    assert project.run("deploy").returncode == 0
+    assert status(project)[0] == ExitCode.OK
+    memo = project.root / MEMO_FILE
+    assert json.loads(memo.read_text())["changes"] == ""
+    kept = memo.stat().st_mtime_ns
+    assert status(project)[0] == ExitCode.OK
+    assert memo.stat().st_mtime_ns == kept  # answered from the memo, not replayed and written again
+    project.add_to_schema(WIDGET_MODEL)
+    assert status(project)[0] == ExitCode.SCHEMA_DRIFT
+    assert 'CREATE TABLE "Widget"' in json.loads(memo.read_text())["changes"]
 
 
 def test_reset_refuses_without_confirmation(project: Project, postgres: PostgresServer) -> None:
