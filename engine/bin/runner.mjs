@@ -16,11 +16,11 @@
 // The database is DATABASE_URL (SHADOW_DATABASE_URL optional).
 import { createInterface } from 'node:readline';
 import { WasmQueryEngine } from '../bridge/wasm-engine.mjs';
+import { resolveDatabaseUrls } from '../lib/project.mjs';
 import { diffMigrationsToSchema, markMigration, openSchemaEngine } from '../lib/wasm-schema-engine.mjs';
 
 const DATASOURCE_ONLY = 'datasource db {\n  provider = "postgresql"\n  url      = env("DATABASE_URL")\n}\n';
 const url = String(process.env.DATABASE_URL);
-const shadowUrl = process.env.SHADOW_DATABASE_URL || undefined;
 
 class EngineError extends Error {
   /** @param {string} message @param {string | null} code */
@@ -46,7 +46,13 @@ function connectedQueryEngine() {
 
 /** @param {string} schemaPath */
 function schemaEngine(schemaPath) {
-  if (!schemaEngines.has(schemaPath)) schemaEngines.set(schemaPath, openSchemaEngine(schemaPath, url, shadowUrl));
+  // As the CLI's adapter gets them (prisma.config.ts): a shadow database that is the database itself is refused
+  // here, with its reason, before the engine hides it behind "External error id#0".
+  const open = async () => {
+    const urls = resolveDatabaseUrls();
+    return openSchemaEngine(schemaPath, urls.url, urls.shadowUrl);
+  };
+  if (!schemaEngines.has(schemaPath)) schemaEngines.set(schemaPath, open());
   return /** @type {Promise<any>} */ (schemaEngines.get(schemaPath));
 }
 
