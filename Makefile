@@ -141,6 +141,7 @@ check: lint typecheck test
 bench: install
 	$(VENV)/bin/python bench/run.py $(call flag,quick,--quick)
 	$(VENV)/bin/python bench/seed_bench.py $(call flag,quick,--quick)
+	$(VENV)/bin/python bench/status_bench.py $(call flag,quick,--quick)
 
 clean:
 	rm -rf $(VENV) node_modules

@@ -2,6 +2,7 @@
 // project's pg driver adapter, so no native engine is ever needed.
 import { defineConfig } from 'prisma/config';
 import './engine/prisma-cli/cli-environment.mjs';
+import { MIGRATIONS_FOLDER, SCHEMA_FILE } from './engine/lib/contract.mjs';
 import { ProjectPgAdapterFactory } from './engine/lib/pg-adapter.mjs';
 import { prepareTypedCommand } from './engine/prisma-cli/prisma-commands.mjs';
 import { projectPython, resolveDatabaseUrls } from './engine/lib/project.mjs';
@@ -15,9 +16,9 @@ export default defineConfig({
   // `studio` needs experimental.studio; `adapter` and engine 'js' the adapter flag.
   experimental: { adapter: true, studio: true },
   engine: 'js',
-  schema: 'schema.prisma',
+  schema: SCHEMA_FILE,
   migrations: {
-    path: 'prisma_migrations',
+    path: MIGRATIONS_FOLDER,
     // `prisma db seed` (`-- --file F` passes options on): the same seed as make seed.
     // Prisma splits this command on spaces (execa's command syntax), not by a shell.
     seed: `${projectPython.replaceAll(' ', '\\ ')} -m acams_db seed`,

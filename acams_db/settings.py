@@ -17,14 +17,15 @@ from typing import TypedDict
 from dotenv import dotenv_values
 from dotenv.parser import parse_stream
 
+from acams_db import contract
 from acams_db.errors import ToolchainError, UsageError
 from acams_db.runtime import database_url
 from acams_db.runtime.database_url import redact as redact  # the toolchain's redaction, long imported from here
 
-ENVIRONMENT_VARIABLE = "ACAMS_ENV"
+ENVIRONMENT_VARIABLE = contract.ENVIRONMENT_VARIABLE
 DEFAULT_BACKUP_KEEP = 10
 # DATABASE_URL unset, empty or this keyword: the embedded PostgreSQL server.
-EMBEDDED_KEYWORD = "embedded"
+EMBEDDED_KEYWORD = contract.EMBEDDED_KEYWORD
 # Outside development: how long a migration may wait for a lock, how often it is tried again, how often the
 # deploy monitor reports (seconds). Development keeps PostgreSQL's defaults and no monitor unless configured.
 DEFAULT_MIGRATION_LOCK_TIMEOUT = "5s"
@@ -36,6 +37,10 @@ _MILLISECONDS = {"ms": 1, "s": 1000, "min": 60_000, "h": 3_600_000}
 _LONGEST_TIMEOUT_MS = 2**31 - 1
 _OFF = ("", "0", "off")
 PROJECT_MARKER = "prisma.config.ts"
+
+STUDIO_READ_WRITE = contract.STUDIO_READ_WRITE
+STUDIO_READ_ONLY = "read-only"
+STUDIO_ON_REQUEST = "on request"
 
 
 @dataclass(frozen=True)
@@ -49,7 +54,8 @@ class Environment:
     backs_up_before_deploy: bool
     # deploy records applied migrations' checksums in manifest.json (elsewhere they must be recorded already).
     records_manifest_on_deploy: bool
-    # Prisma Studio: "read-write", "read-only", or "on request" (refused without --allow-production; read-only).
+    # Prisma Studio: STUDIO_READ_WRITE, STUDIO_READ_ONLY, or STUDIO_ON_REQUEST (refused without
+    # --allow-production, then read-only).
     studio_access: str
     # Destructive commands need a flag and the database's name typed out; other environments' URLs are kept
     # away from its database, and it from theirs.
@@ -67,7 +73,7 @@ DEVELOPMENT = Environment(
     runs_development_commands=True,
     backs_up_before_deploy=False,
     records_manifest_on_deploy=True,
-    studio_access="read-write",
+    studio_access=STUDIO_READ_WRITE,
     protected=False,
     checked_on_staging_first=False,
     limits_deploy_locks=False,
@@ -78,7 +84,7 @@ STAGING = Environment(
     runs_development_commands=False,
     backs_up_before_deploy=True,
     records_manifest_on_deploy=False,
-    studio_access="read-only",
+    studio_access=STUDIO_READ_ONLY,
     protected=False,
     checked_on_staging_first=False,
     limits_deploy_locks=True,
@@ -89,7 +95,7 @@ PRODUCTION = Environment(
     runs_development_commands=False,
     backs_up_before_deploy=True,
     records_manifest_on_deploy=False,
-    studio_access="on request",
+    studio_access=STUDIO_ON_REQUEST,
     protected=True,
     checked_on_staging_first=True,
     limits_deploy_locks=True,
@@ -134,11 +140,11 @@ class Settings:
 
     @property
     def migrations_dir(self) -> Path:
-        return self.project_root / "prisma_migrations"
+        return self.project_root / contract.MIGRATIONS_FOLDER
 
     @property
     def schema_path(self) -> Path:
-        return self.project_root / "schema.prisma"
+        return self.project_root / contract.SCHEMA_FILE
 
 
 @dataclass(frozen=True)
@@ -268,7 +274,7 @@ def _environment_files(root: Path, environment: str) -> dict[str, str]:
 def _url_setting(
     values: dict[str, str], name: str, files: tuple[Path, ...], *, real_variables: bool = False
 ) -> ConfiguredUrl | None:
-    """`values[name]` read as a database URL (None when unset, empty or 'embedded'), with where it was set."""
+    """`values[name]` read as a database URL (None when unset, empty or EMBEDDED_KEYWORD), with where it was set."""
     text = (values.get(name) or "").strip()
     if text in ("", EMBEDDED_KEYWORD):
         return None

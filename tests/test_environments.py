@@ -10,7 +10,7 @@ import pytest
 
 from acams_db.errors import RefusedError
 from acams_db.migrations import manifest
-from acams_db.migrations.migrations import LocalMigration
+from acams_db.migrations.folder import LocalMigration
 from acams_db.runtime import database_url
 from tests.support import HISTORY, PostgresServer, Project, next_migration
 

@@ -107,13 +107,19 @@ class Deploy:
         return self.process.returncode, stderr
 
 
-QUERY_SCRIPT = "engine/bin/raw-sql.mjs"  # reads Prisma's records: before applying, and after (to record them)
+RUNNER = "engine/bin/runner.mjs"  # the command's engine runner: reads Prisma's records, before applying and after
 PRISMA_CLI = "prisma/build/index.js"  # `prisma migrate deploy`: applies the migrations
 
 
+def recorded_finished(postgres: PostgresServer, project: Project, name: str) -> bool:
+    """Whether Prisma's record says migration `name` finished."""
+    sql = f"SELECT count(*) FROM _prisma_migrations WHERE migration_name = '{name}' AND finished_at IS NOT NULL"
+    return postgres.psql(sql, url=project.database_url) == "1"
+
+
 def before_a_migration(deploy: Deploy, postgres: PostgresServer, project: Project) -> None:
-    """While the deploy reads the database's records, before Prisma's CLI starts."""
-    wait_until(lambda: deploy.running(QUERY_SCRIPT))
+    """While the deploy reads the database's records (its runner has started), before Prisma's CLI starts."""
+    wait_until(lambda: deploy.running(RUNNER))
     assert not deploy.ran(PRISMA_CLI)
 
 
@@ -122,8 +128,9 @@ def during_a_slow_migration(deploy: Deploy, postgres: PostgresServer, project: P
 
 
 def after_the_last_migration(deploy: Deploy, postgres: PostgresServer, project: Project) -> None:
-    """Prisma is done; the deploy reads the records again to write manifest.json."""
-    wait_until(lambda: deploy.running(QUERY_SCRIPT) and deploy.ran(PRISMA_CLI) and not deploy.running(PRISMA_CLI))
+    """Prisma has recorded the last migration finished; the deploy then reads the records again to write
+    manifest.json (the runner answers within milliseconds: the moment is Prisma's record, seen by the test)."""
+    wait_until(lambda: deploy.running(RUNNER) and recorded_finished(postgres, project, FAST))
 
 
 MOMENTS = [before_a_migration, during_a_slow_migration, after_the_last_migration]

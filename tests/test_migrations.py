@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import re
 
-from acams_db.errors import RefusedError
-from acams_db.migrations.migrations import StatusCode
+from acams_db.errors import ExitCode, RefusedError
+from acams_db.migrations.drift import MEMO_FILE
 from tests.support import HISTORY, WIDGET_MODEL, PostgresServer, Project, next_migration
 
 
@@ -64,12 +64,12 @@ def test_create_only_writes_a_named_migration_that_deploy_applies(project: Proje
     assert created["applied"] is False
     assert "Widget" not in postgres.tables(project.database_url)
     code, report = status(project)
-    assert code == StatusCode.PENDING
+    assert code == ExitCode.PENDING_MIGRATIONS
     assert report["pending"] == [created["created"].split("/")[1]]
 
     assert project.run("deploy").returncode == 0
     assert "Widget" in postgres.tables(project.database_url)
-    assert status(project)[0] == StatusCode.UP_TO_DATE
+    assert status(project)[0] == ExitCode.OK
 
 
 def test_migrate_without_a_schema_change_creates_nothing(project: Project) -> None:
@@ -115,7 +115,7 @@ def test_a_migration_failing_halfway_leaves_no_partial_change(project: Project, 
     assert f"make resolve name={next_migration('half_broken')} as=rolled-back && make deploy" in result.stderr
     assert "first_half" not in postgres.tables(project.database_url)
     code, report = status(project)
-    assert code == StatusCode.FAILED
+    assert code == ExitCode.FAILED_MIGRATION
     assert report["failed"] == [next_migration("half_broken")]
     assert report["applied"] == HISTORY  # the last good migration
 
@@ -163,7 +163,7 @@ def test_resolve_refuses_a_migration_that_is_not_failed(project: Project) -> Non
 
 def test_status_pending_exit_code(project: Project) -> None:
     code, report = status(project)
-    assert code == StatusCode.PENDING
+    assert code == ExitCode.PENDING_MIGRATIONS
     assert report["pending"] == HISTORY
     assert report["up_to_date"] is False
 
@@ -171,7 +171,7 @@ def test_status_pending_exit_code(project: Project) -> None:
 def test_status_up_to_date_exit_code(project: Project) -> None:
     assert project.run("deploy").returncode == 0
     code, report = status(project)
-    assert code == StatusCode.UP_TO_DATE
+    assert code == ExitCode.OK
     assert report["applied"] == HISTORY
 
 
@@ -181,7 +181,7 @@ def test_status_reports_a_migration_edited_after_apply(project: Project) -> None
     sql = project.migrations / HISTORY[1] / "migration.sql"
     sql.write_text(sql.read_text() + "\n-- edited\n")
     code, report = status(project)
-    assert code == StatusCode.MODIFIED
+    assert code == ExitCode.MODIFIED_MIGRATION
     assert report["modified"] == [HISTORY[1]]
 
 
@@ -192,7 +192,7 @@ def test_status_reports_an_applied_migration_missing_locally(project: Project) -
     assert project.run("deploy").returncode == 0
     shutil.rmtree(project.migrations / HISTORY[2])
     code, report = status(project)
-    assert code == StatusCode.MISSING_LOCALLY
+    assert code == ExitCode.MISSING_MIGRATION
     assert report["missing_locally"] == [HISTORY[2]]
 
 
@@ -201,8 +201,22 @@ def test_status_reports_schema_changes_without_a_migration(project: Project) -> 
     assert project.run("deploy").returncode == 0
     project.add_to_schema(WIDGET_MODEL)
     code, report = status(project)
-    assert code == StatusCode.SCHEMA_DRIFT
+    assert code == ExitCode.SCHEMA_DRIFT
     assert report["schema_drift"] is True
+
+
+def test_status_keeps_the_drift_answer_for_the_same_files_only(project: Project) -> None:
+    """The drift check's answer is kept for unchanged files; a changed schema.prisma is checked again."""
+    assert project.run("deploy").returncode == 0
+    assert status(project)[0] == ExitCode.OK
+    memo = project.root / MEMO_FILE
+    assert json.loads(memo.read_text())["changes"] == ""
+    kept = memo.stat().st_mtime_ns
+    assert status(project)[0] == ExitCode.OK
+    assert memo.stat().st_mtime_ns == kept  # answered from the memo, not replayed and written again
+    project.add_to_schema(WIDGET_MODEL)
+    assert status(project)[0] == ExitCode.SCHEMA_DRIFT
+    assert 'CREATE TABLE "Widget"' in json.loads(memo.read_text())["changes"]
 
 
 def test_reset_refuses_without_confirmation(project: Project, postgres: PostgresServer) -> None:
@@ -251,7 +265,7 @@ def test_a_migration_that_fails_to_apply_is_withdrawn(project: Project, postgres
     assert project.migration_folders() == before
     code, report = status(project)
     assert report["failed"] == [] and report["pending"] == []
-    assert code == StatusCode.SCHEMA_DRIFT  # the schema change is still there to migrate properly
+    assert code == ExitCode.SCHEMA_DRIFT  # the schema change is still there to migrate properly
 
 
 def test_a_not_null_failure_during_deploy_names_the_column(project: Project, postgres: PostgresServer) -> None:

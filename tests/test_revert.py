@@ -6,7 +6,7 @@ import json
 import re
 
 from acams_db.migrations import revert
-from acams_db.migrations.migrations import local_migrations
+from acams_db.migrations.folder import local_migrations
 from acams_db.runtime.database import Database
 from acams_db.settings import load_settings
 from tests.support import HISTORY, WIDGET_MODEL, PostgresServer, Project, schema_of

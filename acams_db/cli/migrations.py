@@ -10,7 +10,7 @@ import typer
 
 from acams_db.cli import output
 from acams_db.cli.options import EnvironmentOption, ForceOption, JsonOption, connect
-from acams_db.migrations import data_migration, migrations
+from acams_db.migrations import data_migration, history, prisma_migrate
 from acams_db.migrations.naming import check_descriptive_name
 from acams_db.operations import deploy, migrate
 from acams_db.settings import load_settings
@@ -72,7 +72,7 @@ def show_status(
     changed without a migration (the most serious wins).
     """
     settings = load_settings(environment)
-    result = migrations.status(settings, connect(settings), check_schema_drift=drift)
+    result = history.status(settings, connect(settings), check_schema_drift=drift)
     output.status(result, as_json)
     raise typer.Exit(int(result.code))
 
@@ -86,7 +86,7 @@ def resolve_failed(
 ) -> None:
     """Mark a failed migration as rolled back or applied (Prisma's migrate resolve)."""
     settings = load_settings(environment)
-    typer.echo(migrations.resolve(settings, connect(settings), name, resolution=resolution))
+    typer.echo(prisma_migrate.resolve(settings, connect(settings), name, resolution=resolution))
 
 
 def migrate_data(

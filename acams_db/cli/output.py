@@ -16,7 +16,9 @@ import typer
 
 from acams_db import caller
 from acams_db.errors import ExitCode, ToolchainError
-from acams_db.migrations.migrations import MIGRATION_FILE, CreatedMigration, MigrationStatus, StatusCode
+from acams_db.migrations.folder import MIGRATION_FILE
+from acams_db.migrations.history import MigrationStatus
+from acams_db.migrations.prisma_migrate import CreatedMigration
 from acams_db.operations.backups import Backup, Inventory
 from acams_db.operations.deploy import Deployment
 from acams_db.operations.restore import Restored
@@ -145,7 +147,7 @@ def status(result: MigrationStatus, as_json: bool) -> None:
             lines += [f"{title}:", *(f"  {name}" for name in names)]
     if result.schema_drift:
         lines.append("schema.prisma has changes that no migration contains: run make migrate name=...")
-    up_to_date = result.code == StatusCode.UP_TO_DATE
+    up_to_date = result.up_to_date
     lines.append("Database is up to date." if up_to_date else f"Not up to date (exit {int(result.code)}).")
     emit(as_json, result.as_dict(), "\n".join(lines))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from acams_db.migrations import migrations
+from acams_db.migrations import folder
 from acams_db.settings import Settings
 
 TEMPLATE = """\
@@ -45,4 +45,4 @@ COMMIT;
 
 def create_data_migration(settings: Settings, name: str) -> Path:
     """Write `<UTC now>_<name>/migration.sql` from the template and return the folder. Applies nothing."""
-    return migrations.write_new_migration(settings, name, TEMPLATE.replace("NAME", name, 1))
+    return folder.write_new_migration(settings, name, TEMPLATE.replace("NAME", name, 1))

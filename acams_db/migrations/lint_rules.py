@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 from acams_db.migrations import manifest, naming
 from acams_db.migrations.breaking_note import breaking_note, breaking_notes, is_template
+from acams_db.migrations.folder import MIGRATION_FILE, LocalMigration
 from acams_db.migrations.lint_subjects import History, Unreadable
-from acams_db.migrations.migrations import MIGRATION_FILE, LocalMigration
 from acams_db.sql.parsing import Kind
 from acams_db.sql.rules import DYNAMIC_SQL, SQL_SYNTAX
 from acams_db.sql.severity import Severity

@@ -8,7 +8,7 @@ from functools import cached_property
 from pathlib import Path
 
 from acams_db.migrations import manifest, naming
-from acams_db.migrations.migrations import MIGRATION_FILE
+from acams_db.migrations.folder import MIGRATION_FILE
 from acams_db.sql.parsing import ParsedSql, SqlSyntaxError, parse
 from acams_db.sql.risks import Risk
 from acams_db.sql.rules import find_risks

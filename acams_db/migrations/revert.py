@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from acams_db.errors import ToolchainError
-from acams_db.migrations import breaking_note, migrations, naming
-from acams_db.migrations.migrations import LocalMigration
+from acams_db.migrations import breaking_note, naming
+from acams_db.migrations.drift import EMPTY_DIFF
+from acams_db.migrations.folder import LOCK_FILE, LOCK_FILE_TEXT, LocalMigration, local_migrations, write_new_migration
 from acams_db.runtime.database import Database
 from acams_db.runtime.prisma_cli import run_prisma
 from acams_db.settings import Settings
@@ -41,7 +42,7 @@ def reverse_sql(
     Prisma replays both sets of migrations on a shadow database (SHADOW_DATABASE_URL, else a temporary
     database on the same server); the project's files and database are not changed.
     """
-    migrations_with = history if history is not None else migrations.local_migrations(settings)
+    migrations_with = history if history is not None else local_migrations(settings)
     if name not in {migration.name for migration in migrations_with}:
         raise ToolchainError(f"No migration {name} in {settings.migrations_dir.name}/.")
     migrations_without = [migration for migration in migrations_with if migration.name != name]
@@ -63,12 +64,12 @@ def reverse_sql(
                 f"Cannot compute the reverse of {name}: Prisma could not replay the migrations with and without it "
                 f"(does a later migration depend on it?).\n{error}"
             ) from error
-    return "" if sql in ("", migrations.EMPTY_DIFF) else sql + "\n"
+    return "" if sql in ("", EMPTY_DIFF) else sql + "\n"
 
 
 def _copy_history(folder: Path, history: list[LocalMigration]) -> Path:
     folder.mkdir()
-    (folder / migrations.LOCK_FILE).write_text(migrations.LOCK_FILE_TEXT)
+    (folder / LOCK_FILE).write_text(LOCK_FILE_TEXT)
     for migration in history:
         shutil.copytree(migration.path, folder / migration.name)
     return folder
@@ -76,7 +77,7 @@ def _copy_history(folder: Path, history: list[LocalMigration]) -> Path:
 
 def find_migration(settings: Settings, name: str) -> LocalMigration:
     """The local migration called `name`: its folder name, or its descriptive part if that is unique."""
-    local = migrations.local_migrations(settings)
+    local = local_migrations(settings)
     matches = [m for m in local if m.name == name] or [m for m in local if _descriptive_name(m.name) == name]
     if len(matches) == 1:
         return matches[0]
@@ -108,7 +109,7 @@ def create_revert(settings: Settings, database: Database, name: str) -> CreatedR
             f"Write the reverse by hand: make migrate-data name={revert_name(target.name)}"
         )
     text = revert_text(target.name, body)
-    folder = migrations.write_new_migration(settings, revert_name(target.name), text)
+    folder = write_new_migration(settings, revert_name(target.name), text)
     return CreatedRevert(target.name, folder, text)
 
 

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field, replace
 
 from acams_db.errors import ToolchainError
 from acams_db.migrations.breaking_note import breaking_note
-from acams_db.migrations.migrations import MIGRATION_FILE, LocalMigration, local_migrations, status
+from acams_db.migrations.folder import MIGRATION_FILE, LocalMigration, local_migrations
+from acams_db.migrations.history import status
 from acams_db.runtime import engine_sql
 from acams_db.runtime.database import Database
 from acams_db.settings import Settings

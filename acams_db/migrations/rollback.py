@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from acams_db.errors import ToolchainError
-from acams_db.migrations import manifest, migrations, revert
+from acams_db.migrations import history, manifest, revert
+from acams_db.migrations.folder import local_migrations
 from acams_db.runtime.database import Database
 from acams_db.runtime.prisma_cli import run_engine_script
 from acams_db.settings import Settings
@@ -36,7 +37,7 @@ class Rollback:
 
 def plan(settings: Settings, database: Database) -> Rollback:
     """The last applied migration and the SQL that undoes it. Changes nothing."""
-    current = migrations.status(settings, database, check_schema_drift=False)
+    current = history.status(settings, database, check_schema_drift=False)
     trouble = current.failed or current.modified or current.missing_locally
     if trouble:
         raise ToolchainError(
@@ -45,7 +46,7 @@ def plan(settings: Settings, database: Database) -> Rollback:
         )
     if not current.applied:
         raise ToolchainError("No applied migration to roll back.")
-    local = {migration.name: migration for migration in migrations.local_migrations(settings)}
+    local = {migration.name: migration for migration in local_migrations(settings)}
     name = current.applied[-1]
     sql = revert.reverse_sql(settings, database, name, history=[local[applied] for applied in current.applied])
     return Rollback(name, sql, find_risks(parse(sql)) if sql else [])

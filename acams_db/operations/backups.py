@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from acams_db.errors import ExitCode, ToolchainError
-from acams_db.migrations import migrations
+from acams_db.migrations import history
 from acams_db.runtime import interrupts, pg_tools
 from acams_db.runtime.database import Database
 from acams_db.runtime.interrupts import Interrupted
@@ -341,7 +341,7 @@ def verify(archive: Path) -> Backup:
 
 def _last_migration(settings: Settings, database: Database) -> str | None:
     """The newest migration applied to the database and not rolled back, if any."""
-    applied = (r.name for r in migrations.applied_records(settings, database) if r.finished and not r.rolled_back)
+    applied = (r.name for r in history.applied_records(settings, database) if r.finished and not r.rolled_back)
     return max(applied, default=None)
 
 

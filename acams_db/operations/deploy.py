@@ -17,12 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from acams_db.errors import ToolchainError
-from acams_db.migrations import migrations
+from acams_db.errors import LockTimeoutError, ToolchainError
+from acams_db.migrations import history, prisma_migrate
 from acams_db.operations import backups
 from acams_db.operations.backups import Backup
 from acams_db.runtime import deploy_monitor
 from acams_db.runtime.database import Database
+from acams_db.runtime.interrupts import Interrupted
 from acams_db.settings import Settings, redact
 
 DEPLOY_LOG = "deploys.jsonl"
@@ -55,10 +56,10 @@ def deploy(
     """
     monitor = _monitor(settings, database, say, events)
     if not settings.policy.backs_up_before_deploy:
-        applied = migrations.deploy(settings, database, monitor)
+        applied = prisma_migrate.deploy(settings, database, monitor)
         return Deployment(applied, None, False, _seconds(settings, database, applied, say, events) if monitor else {})
     backup = None
-    if migrations.status(settings, database, check_schema_drift=False).pending:
+    if history.status(settings, database, check_schema_drift=False).pending:
         if skip_backup:
             say(f"WARNING: deploying to {settings.environment} WITHOUT a backup (--no-backup); this is logged.")
         else:
@@ -70,9 +71,9 @@ def deploy(
                 raise ToolchainError(f"Deploy aborted, nothing applied: the backup failed.\n{error}") from error
             say(f"Backup written: {backup.path} ({backup.size:,} bytes, sha256 {backup.sha256[:12]}...)")
     try:
-        applied = migrations.deploy(settings, database, monitor)
+        applied = prisma_migrate.deploy(settings, database, monitor)
     except ToolchainError as error:
-        outcome = {migrations.Interrupted: "interrupted", migrations.LockTimeout: "blocked"}.get(type(error), "failed")
+        outcome = {Interrupted: "interrupted", LockTimeoutError: "blocked"}.get(type(error), "failed")
         _log(settings, database, say, outcome=f"{outcome}: {error}", applied=[], backup=backup, skipped=skip_backup)
         raise
     seconds = _seconds(settings, database, applied, say, events)
@@ -107,7 +108,7 @@ def _seconds(
     """How long each of `applied` took (Prisma's started_at to finished_at), each said."""
     if not applied:
         return {}
-    records = {record.name: record.seconds for record in migrations.applied_records(settings, database)}
+    records = {record.name: record.seconds for record in history.applied_records(settings, database)}
     seconds = {name: round(records.get(name) or 0.0, 3) for name in applied}
     for name, duration in seconds.items():
         event = {"event": "applied", "migration": name, "seconds": duration}

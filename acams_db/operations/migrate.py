@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from acams_db.migrations import migrations
-from acams_db.migrations.migrations import CreatedMigration
+from acams_db.migrations import prisma_migrate
+from acams_db.migrations.prisma_migrate import CreatedMigration
 from acams_db.operations import generate
 from acams_db.runtime import guardrails
 from acams_db.runtime.database import Database
@@ -22,7 +22,7 @@ def create_migration(
         "migrate",
         "Create migrations in development and commit them; make deploy applies the committed ones here.",
     )
-    created = migrations.create(settings, connect(settings), name, create_only=create_only)
+    created = prisma_migrate.create(settings, connect(settings), name, create_only=create_only)
     if created is not None and created.applied:
         generate.generate(settings)
     return created

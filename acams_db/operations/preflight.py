@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from acams_db.errors import ToolchainError
-from acams_db.migrations import lint, migrations, review
+from acams_db.migrations import history, lint, review
 from acams_db.operations import backups
 from acams_db.questions.bank import load_bank
 from acams_db.runtime import deploy_monitor
@@ -62,7 +62,7 @@ def preflight(settings: Settings) -> list[Check]:
     checks = [_schema_valid(settings), _schema_formatted(settings), _migration_lint(settings), _bank_valid(settings)]
     try:
         database = resolve(settings)
-        current = migrations.status(settings, database)
+        current = history.status(settings, database)
     except ToolchainError as error:
         return [*checks, Check("database reachable and settled", Outcome.FAILED, str(error))]
     checks.append(_database_state(database, current))
@@ -117,7 +117,7 @@ def _bank_valid(settings: Settings) -> Check:
     return Check(f"{SHIPPED_BANK} is valid", Outcome.PASSED, f"{len(bank)} questions")
 
 
-def _database_state(database: Database, current: migrations.MigrationStatus) -> Check:
+def _database_state(database: Database, current: history.MigrationStatus) -> Check:
     item = "database and migrations agree"
     problems = [
         (current.failed, "failed"),
@@ -154,7 +154,7 @@ def _staging_first(settings: Settings, pending: list[str]) -> Check:
         return Check(item, Outcome.PERSON, "no staging DATABASE_URL in .env.staging: confirm by hand")
     staging = Database(staging_url, None, embedded=False)
     try:
-        applied = set(migrations.status(settings, staging, check_schema_drift=False).applied)
+        applied = set(history.status(settings, staging, check_schema_drift=False).applied)
     except ToolchainError as error:
         return Check(item, Outcome.FAILED, f"staging ({staging.display}) cannot be read: {error}")
     missing = [name for name in pending if name not in applied]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from acams_db.migrations import migrations
+from acams_db.migrations import prisma_migrate
 from acams_db.operations import generate
 from acams_db.operations.seed import DEFAULT_BANK, seed_questions
 from acams_db.questions.seed import Progress, SeedReport
@@ -40,7 +40,7 @@ def set_up(settings: Settings, *, connect: Callable[[Settings], Database], progr
     """
     guardrails.require_development(settings, "setup", "There, run make deploy, then make seed.")
     database = connect(settings)
-    applied = migrations.deploy(settings, database)
+    applied = prisma_migrate.deploy(settings, database)
     generated = generate.generate(settings)
     seeded = seed_questions(settings, database, DEFAULT_BANK, prune=False, dry_run=False, progress=progress)
     return SetUp(applied, generated, seeded)
@@ -66,7 +66,7 @@ def reset(
     database = connect(settings)
     if confirm is not None:
         confirm(f"Delete ALL data in {database.display} and re-apply every migration?")
-    applied = migrations.reset(settings, database)
+    applied = prisma_migrate.reset(settings, database)
     if not seed:
         return Reset(applied, None)
     generate.generate(settings)

@@ -17,16 +17,24 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO
 
+from acams_db import contract
 from acams_db.errors import SIGNAL_EXIT_BASE, RefusedError, ToolchainError
 from acams_db.runtime.database import Database, resolve
 from acams_db.runtime.prisma_cli import cli_entrypoint, node_executable, prisma_environment
-from acams_db.settings import ENVIRONMENT_VARIABLE, Settings, redact
+from acams_db.settings import (
+    ENVIRONMENT_VARIABLE,
+    STUDIO_ON_REQUEST,
+    STUDIO_READ_ONLY,
+    STUDIO_READ_WRITE,
+    Settings,
+    redact,
+)
 
 LOOPBACK = "127.0.0.1"
 # Prisma Studio's own default range.
 DEFAULT_PORTS = range(5555, 5601)
 # Tells engine/prisma-cli/studio.mjs that this launcher applied the policy and holds Studio's stdin.
-ACCESS_VARIABLE = "ACAMS_STUDIO_ACCESS"
+ACCESS_VARIABLE = contract.STUDIO_ACCESS_VARIABLE
 START_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 10.0
 # Prisma's start-up chatter; the address is printed by us instead.
@@ -38,18 +46,13 @@ _CHATTER = (
 )
 
 
-# Environment.studio_access: what Studio may do in the environment.
-READ_WRITE = "read-write"
-ON_REQUEST = "on request"
-
-
 @dataclass(frozen=True)
 class StudioAccess:
     read_only: bool
 
     @property
     def label(self) -> str:
-        return "read-only" if self.read_only else READ_WRITE
+        return STUDIO_READ_ONLY if self.read_only else STUDIO_READ_WRITE
 
 
 def studio_access(settings: Settings, *, allow_production: bool = False, read_only: bool = False) -> StudioAccess:
@@ -58,13 +61,13 @@ def studio_access(settings: Settings, *, allow_production: bool = False, read_on
     Development opens read-write unless `read_only`; staging and an allowed production always open read-only.
     """
     allowed = settings.policy.studio_access
-    if allowed == ON_REQUEST and not allow_production:
+    if allowed == STUDIO_ON_REQUEST and not allow_production:
         raise RefusedError(
             f"Prisma Studio shows every row of the database and is refused in {settings.environment}. "
             f"To inspect {settings.environment} data read-only, run: "
             f"acams-db studio --env {settings.environment} --allow-production"
         )
-    return StudioAccess(read_only=read_only or allowed != READ_WRITE)
+    return StudioAccess(read_only=read_only or allowed != STUDIO_READ_WRITE)
 
 
 def open_studio(

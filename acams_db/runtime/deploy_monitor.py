@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from acams_db import contract
 from acams_db.errors import ToolchainError
 from acams_db.runtime import pg_tools
 from acams_db.runtime.database import Database
@@ -103,7 +104,7 @@ class Sample:
 
 def application_name() -> str:
     """The application name of this deploy's Prisma CLI connections."""
-    return f"acams-db deploy {os.getpid()}"
+    return f"{contract.DEPLOY_APPLICATION_NAME_PREFIX} {os.getpid()}"
 
 
 def shown_query(query: str) -> str:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from acams_db.errors import RefusedError
 from acams_db.runtime import database_url, target_identity
-from acams_db.settings import ENVIRONMENTS, ConfiguredUrl, Settings, configured_database_url
+from acams_db.settings import EMBEDDED_KEYWORD, ENVIRONMENTS, ConfiguredUrl, Settings, configured_database_url, policy
 
 
 def require_development(settings: Settings, action: str, instead: str) -> None:
     """Refuse `action` outside development; `instead` says what to run there."""
-    if settings.environment != "development":
+    if not settings.policy.runs_development_commands:
         raise RefusedError(f"{action} is a development command and is refused in {settings.environment}. {instead}")
 
 
@@ -37,11 +37,11 @@ def check_database(settings: Settings) -> None:
     URL is refused; in production, the targets of the URLs the files configure for the other environments.
     """
     if settings.database_url is None:
-        if settings.environment != "development":
+        if not settings.policy.runs_development_commands:
             raise RefusedError(
-                f"{settings.environment} has no DATABASE_URL (unset, empty or 'embedded'): the embedded PostgreSQL "
-                f"server is for development only. Set DATABASE_URL in .env.{settings.environment} or in the "
-                "environment."
+                f"{settings.environment} has no DATABASE_URL (unset, empty or '{EMBEDDED_KEYWORD}'): the embedded "
+                f"PostgreSQL server is for development only. Set DATABASE_URL in .env.{settings.environment} or in "
+                "the environment."
             )
         return
     for other, configured in _configured_elsewhere(settings):
@@ -56,14 +56,15 @@ def check_database(settings: Settings) -> None:
 
 
 def _configured_elsewhere(settings: Settings) -> list[tuple[str, ConfiguredUrl]]:
-    """The URLs to keep apart from this environment's: production's, or in production every other one's.
+    """The URLs to keep apart from this environment's: the protected environments' (production's), or in a
+    protected one every other one's.
 
     A URL that cannot be read names no target, and is that environment's own error, not this one's.
     """
     others = (
         [e for e in ENVIRONMENTS if e != settings.environment]
-        if settings.environment == "production"
-        else ["production"]
+        if settings.policy.protected
+        else [e for e in ENVIRONMENTS if policy(e).protected]
     )
     found = []
     for other in others:

@@ -8,13 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from acams_db import contract
 from acams_db.errors import SetupMissingError, ToolchainError
 from acams_db.runtime.database import Database
 from acams_db.runtime.processes import dies_with_this_process
 from acams_db.settings import Settings, redact
-
-# Tells engine/lib/project.mjs that DATABASE_URL is already resolved.
-RESOLVED_MARKER = "ACAMS_DATABASE_RESOLVED"
 
 
 def cli_entrypoint(project_root: Path) -> Path:
@@ -42,7 +40,7 @@ def prisma_environment(
     environment["CHECKPOINT_DISABLE"] = "1"
     if database is not None:
         environment["DATABASE_URL"] = database.url
-        environment[RESOLVED_MARKER] = "1"
+        environment[contract.DATABASE_RESOLVED_VARIABLE] = "1"  # engine/lib/project.mjs asks acams-db otherwise
         if database.shadow_url:
             environment["SHADOW_DATABASE_URL"] = database.shadow_url
         else:

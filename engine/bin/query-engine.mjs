@@ -3,11 +3,11 @@
 // command line and HTTP interface, executed by the official WebAssembly engine.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { EMBEDDED_KEYWORD } from '../lib/contract.mjs';
 import { SetupError, projectDatabaseUrls } from '../lib/project.mjs';
 import { bridgeHandler, createBridgeServer, maxBodyBytes } from '../bridge/server.mjs';
 import { WasmQueryEngine, engineVersion } from '../bridge/wasm-engine.mjs';
 
-const EMBEDDED_KEYWORD = 'embedded';
 // Recorded before anything else, so that a parent dying during start-up is noticed too.
 const parentPid = process.ppid;
 // Prisma Client Python can be killed without a signal to us (SIGKILL): its death is seen within this.

@@ -5,6 +5,7 @@ import pg from 'pg';
 import { parse } from 'pg-connection-string';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { ColumnTypeEnum, DriverAdapterError } from '@prisma/driver-adapter-utils';
+import { APPLICATION_NAME_VARIABLE, LOCK_NOT_AVAILABLE, LOCK_RETRIES_VARIABLE, LOCK_TIMEOUT_VARIABLE, STATEMENT_TIMEOUT_VARIABLE } from './contract.mjs';
 import { SHADOW_IS_MAIN, isSameDatabase } from './project.mjs';
 
 const CHAR_OID = 18;
@@ -160,11 +161,24 @@ function withAtomicScripts(adapter) {
           await new Promise((resolve) => setTimeout(resolve, RETRY_BASE_MS * 2 ** attempt));
           continue;
         }
-        adapter.onError(error);
+        adapter.onError(withSqlstate(error));
       }
     }
   };
   return adapter;
+}
+
+/**
+ * A migration script's database error with its SQLSTATE in the message: the 6.19 WebAssembly schema engine
+ * shows only the message ("Error querying the database: ERROR: canceling statement due to lock timeout"), in
+ * the CLI's error and in Prisma's record, where acams-db deploy reads the code (55P03: lock_not_available).
+ * @param {unknown} error
+ */
+function withSqlstate(error) {
+  if (error instanceof pg.DatabaseError && typeof error.code === 'string') {
+    error.message = `${error.message} (SQLSTATE ${error.code})`;
+  }
+  return error;
 }
 
 // acams-db deploy limits each migration script outside development: how long
@@ -173,20 +187,19 @@ function withAtomicScripts(adapter) {
 // (where concurrent deploys take turns). Separate queries, not a prefix: a
 // script of one CREATE INDEX CONCURRENTLY must stay outside a transaction. A
 // script that cannot take its locks in time fails with 55P03, and is retried.
-const LOCK_NOT_AVAILABLE = '55P03';
 const RETRY_BASE_MS = 500;
 
 /** @param {NodeJS.ProcessEnv} env */
 function migrationLimits(env) {
   const literal = (/** @type {string} */ value) => `'${value.replaceAll("'", "''")}'`;
   const settings = /** @type {[string, string][]} */ ([
-    ['lock_timeout', env.ACAMS_MIGRATION_LOCK_TIMEOUT ?? ''],
-    ['statement_timeout', env.ACAMS_MIGRATION_STATEMENT_TIMEOUT ?? ''],
+    ['lock_timeout', env[LOCK_TIMEOUT_VARIABLE] ?? ''],
+    ['statement_timeout', env[STATEMENT_TIMEOUT_VARIABLE] ?? ''],
   ]).filter(([, value]) => value);
   return {
     set: settings.map(([name, value]) => `SET ${name} = ${literal(value)};`).join(' '),
     reset: settings.map(([name]) => `RESET ${name};`).join(' '),
-    retries: Number(env.ACAMS_MIGRATION_LOCK_RETRIES ?? 0),
+    retries: Number(env[LOCK_RETRIES_VARIABLE] ?? 0),
   };
 }
 
@@ -282,7 +295,7 @@ export function poolFor(url, extra = {}) {
   const { schema: _schema, ...fields } = /** @type {any} */ (parse(url));
   // Idle connections must not keep a finished CLI command alive.
   // acams-db deploy names its connections, for its monitor to find them.
-  const applicationName = process.env.ACAMS_DB_APPLICATION_NAME ? { application_name: process.env.ACAMS_DB_APPLICATION_NAME } : {};
+  const applicationName = process.env[APPLICATION_NAME_VARIABLE] ? { application_name: process.env[APPLICATION_NAME_VARIABLE] } : {};
   const pool = new pg.Pool({ ...fields, ...applicationName, Client: CatalogueFriendlyClient, allowExitOnIdle: true, ...extra });
   pool.on('connect', watchForDeadClient);
   return pool;
@@ -343,7 +356,9 @@ export class ProjectPgAdapterFactory extends PrismaPg {
       const shadow = await new ProjectPgAdapterFactory(this.shadowDatabaseUrl).connect();
       return resetShadowDatabase(shadow, this.shadowDatabaseUrl, this.url);
     }
-    const main = await this.connect();
+    // A pool of its own: disposing it with the shadow database must not end the engine's main pool, which a
+    // long-lived engine (engine/bin/runner.mjs) uses again after a diff.
+    const main = await new ProjectPgAdapterFactory(this.url).connect();
     const database = `prisma_migrate_shadow_db_${globalThis.crypto.randomUUID()}`;
     await main.executeScript(`CREATE DATABASE "${database}"`);
     const shadow = await new ProjectPgAdapterFactory(this.url, { pool: { database } }).connect();

@@ -6,14 +6,12 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'pg-connection-string';
+import { DATABASE_RESOLVED_VARIABLE } from './contract.mjs';
 
 export const engineDir = path.dirname(import.meta.dirname);
 export const repositoryRoot = path.dirname(engineDir);
 export const queryEngineBridge = path.join(engineDir, 'bin', 'query-engine.mjs');
 export const projectPython = path.join(repositoryRoot, '.venv', 'bin', 'python');
-
-/** Marks DATABASE_URL / SHADOW_DATABASE_URL as already resolved by the Python side. */
-export const RESOLVED_MARKER = 'ACAMS_DATABASE_RESOLVED';
 
 export const SHADOW_IS_MAIN = 'SHADOW_DATABASE_URL names the database itself; the shadow database is emptied before each use: give it a database of its own.';
 
@@ -48,7 +46,7 @@ export class SetupError extends Error {
  * @returns {{ url: string, shadowUrl: string | undefined }}
  */
 export function resolveDatabaseUrls(env = process.env) {
-  const urls = env[RESOLVED_MARKER] === '1' && env.DATABASE_URL
+  const urls = env[DATABASE_RESOLVED_VARIABLE] === '1' && env.DATABASE_URL
     ? { url: env.DATABASE_URL, shadowUrl: env.SHADOW_DATABASE_URL || undefined }
     : projectDatabaseUrls();
   // The schema engine hides an adapter's error behind "External error id#0": say it before it starts.

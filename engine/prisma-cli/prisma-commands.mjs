@@ -6,7 +6,8 @@
 // database, which Prisma's own .env loading would not find (a config file
 // turns it off). Prisma processes started by acams-db itself are left alone.
 import { spawnSync } from 'node:child_process';
-import { RESOLVED_MARKER, SetupError, askProject, projectPython } from '../lib/project.mjs';
+import { DATABASE_RESOLVED_VARIABLE } from '../lib/contract.mjs';
+import { SetupError, askProject, projectPython } from '../lib/project.mjs';
 import { resolveTypedStudio } from './studio.mjs';
 
 // The schema's `url = env("DATABASE_URL")` is never used under the driver
@@ -80,7 +81,7 @@ const REFUSED_COMMANDS = {
  * @param {NodeJS.ProcessEnv} env
  */
 export function prepareTypedCommand(argv = process.argv.slice(2), env = process.env) {
-  if (env[RESOLVED_MARKER] === '1') return; // started by acams-db, which resolved the database
+  if (env[DATABASE_RESOLVED_VARIABLE] === '1') return; // started by acams-db, which resolved the database
   const words = argv.filter((argument) => !argument.startsWith('-'));
   const command = GROUPS.has(words[0]) ? words.slice(0, 2).join(' ') : (words[0] ?? '');
   if (argv.includes('--help') || argv.includes('-h')) return;
@@ -92,7 +93,7 @@ export function prepareTypedCommand(argv = process.argv.slice(2), env = process.
       env.DATABASE_URL = resolveTypedStudio();
     } else if (DATABASE_COMMANDS.has(command)) {
       const resolved = askProject(['internal-database-url'], 'Could not resolve the database URL');
-      Object.assign(env, { DATABASE_URL: resolved.url, [RESOLVED_MARKER]: '1' });
+      Object.assign(env, { DATABASE_URL: resolved.url, [DATABASE_RESOLVED_VARIABLE]: '1' });
       if (resolved.shadow_url) env.SHADOW_DATABASE_URL = resolved.shadow_url;
     } else if (SCHEMA_ONLY_COMMANDS.has(command)) {
       env.DATABASE_URL ??= NO_DATABASE_NEEDED;

@@ -7,13 +7,12 @@ import http from 'node:http';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { ProjectPgAdapterFactory } from '../lib/pg-adapter.mjs';
-import { RESOLVED_MARKER, askProject } from '../lib/project.mjs';
+import { DATABASE_RESOLVED_VARIABLE, ENVIRONMENT_VARIABLE, STUDIO_ACCESS_VARIABLE, STUDIO_READ_WRITE } from '../lib/contract.mjs';
+import { askProject } from '../lib/project.mjs';
 import { QUERY_ENGINE, loadWasmGlue } from '../lib/wasm.mjs';
 
 const LOOPBACK = '127.0.0.1';
 const LOOPBACK_NAMES = new Set([LOOPBACK, 'localhost', '::1']);
-/** Set by `acams-db studio`, which has applied the environment's policy: read-only or read-write. */
-export const STUDIO_ACCESS = 'ACAMS_STUDIO_ACCESS';
 // The database refuses every write in a session with this setting.
 const READ_ONLY_SESSION = '-c default_transaction_read_only=on';
 
@@ -51,9 +50,9 @@ export function resolveTypedStudio() {
  * @param {NodeJS.ProcessEnv} env
  */
 function studioAccess(env = process.env) {
-  const access = env[STUDIO_ACCESS];
-  if (env[RESOLVED_MARKER] === '1' && env.DATABASE_URL && access) {
-    return { url: env.DATABASE_URL, readOnly: access !== 'read-write', environment: String(env.ACAMS_ENV), launcherOwnsStdin: true };
+  const access = env[STUDIO_ACCESS_VARIABLE];
+  if (env[DATABASE_RESOLVED_VARIABLE] === '1' && env.DATABASE_URL && access) {
+    return { url: env.DATABASE_URL, readOnly: access !== STUDIO_READ_WRITE, environment: String(env[ENVIRONMENT_VARIABLE]), launcherOwnsStdin: true };
   }
   if (!typedStudioAccess) resolveTypedStudio();
   return { .../** @type {{ url: string, readOnly: boolean, environment: string }} */ (typedStudioAccess), launcherOwnsStdin: false };
