@@ -285,6 +285,20 @@ function schemaOf(url) {
 }
 
 /**
+ * node-postgres completes what a URL leaves out from PGHOST, PGPORT, PGUSER,
+ * PGPASSWORD, PGDATABASE, PGSSLMODE…, read when each connection is made. The
+ * toolchain's URLs are complete: acams-db's settings folded those variables in
+ * once (settings.py, as libpq would); read again here they could reach
+ * another server than the one the guardrails checked. psql and pg_dump run
+ * without them too (acams_db/runtime/pg_tools.py).
+ */
+function forgetLibpqVariables() {
+  for (const name of Object.keys(process.env)) {
+    if (name.startsWith('PG')) delete process.env[name];
+  }
+}
+
+/**
  * Pool settings from a URL. Fields, not a connection string: adapter-pg makes
  * the shadow database's pool by overriding `database`, which a
  * connectionString would silently win over.
@@ -292,6 +306,7 @@ function schemaOf(url) {
  * @param {Partial<pg.PoolConfig>} [extra]
  */
 export function poolFor(url, extra = {}) {
+  forgetLibpqVariables();
   const { schema: _schema, ...fields } = /** @type {any} */ (parse(url));
   // Idle connections must not keep a finished CLI command alive.
   // acams-db deploy names its connections, for its monitor to find them.
