@@ -247,3 +247,48 @@ def test_a_concurrent_index_stopped_by_the_lock_timeout_is_a_failed_migration_no
     assert f"Migration {index} failed and was rolled back" in result.stderr
     assert "no resolve is needed" not in result.stderr
     assert project.run("status", ACAMS_ENV="staging").returncode == 10  # failed: a person looks at it
+
+
+def backup_names(project: Project) -> list[str]:
+    folder = project.root / "backups" / "staging"
+    return sorted(path.name for path in folder.glob("*.dump")) if folder.is_dir() else []
+
+
+def test_a_blocked_deploy_removes_its_own_backup_and_keeps_the_older_ones(project: Project) -> None:
+    """Tried again and again while a session holds its lock, a deploy must not rotate the real backups away."""
+    assert deploy(project).returncode == 0
+    older = project.run("backup", "--label", "before_deploy", ACAMS_ENV="staging")
+    assert older.returncode == 0, older.stderr
+    kept = backup_names(project)
+    add_recorded_migration(project, NICKNAME, NICKNAME_SQL)
+    with session_reading_users(project.database_url):
+        for _ in range(2):
+            blocked = project.run(
+                "deploy", **STAGING, BACKUP_KEEP="1", MIGRATION_LOCK_TIMEOUT="200ms", MIGRATION_LOCK_RETRIES="0"
+            )
+            assert blocked.returncode == 5, blocked.stderr
+            assert "Nothing applied: the backup taken before it is removed" in blocked.stderr
+            assert backup_names(project) == kept
+
+
+def test_a_refused_deploy_takes_no_backup(project: Project) -> None:
+    assert deploy(project).returncode == 0
+    project.write_migration(NICKNAME, NICKNAME_SQL)  # never recorded in development: refused outside it
+    refused = project.run("deploy", **STAGING)
+    assert refused.returncode == 4, refused.stderr
+    assert "Backing up" not in refused.stderr
+    assert backup_names(project) == []
+
+
+def test_the_backup_before_a_deploy_waits_for_a_lock_no_longer_than_a_migration_would(project: Project) -> None:
+    assert deploy(project).returncode == 0
+    add_recorded_migration(project, NICKNAME, NICKNAME_SQL)
+    with session_reading_users(project.database_url, 'LOCK TABLE "users" IN ACCESS EXCLUSIVE MODE'):
+        started = time.monotonic()
+        aborted = project.run("deploy", **STAGING, MIGRATION_LOCK_TIMEOUT="300ms")
+        waited = time.monotonic() - started
+    assert aborted.returncode == 1, aborted.stderr
+    assert "Deploy aborted, nothing applied: the backup failed." in aborted.stderr
+    assert "lock" in aborted.stderr.lower()
+    assert waited < 30, waited
+    assert backup_names(project) == []

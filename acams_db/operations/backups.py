@@ -90,8 +90,13 @@ def back_up(settings: Settings, database: Database, label: str, *, say: Callable
         return create(settings, database, label)
 
 
-def create(settings: Settings, database: Database, label: str) -> Backup:
+def create(
+    settings: Settings, database: Database, label: str, *, prune_now: bool = True, lock_timeout: str | None = None
+) -> Backup:
     """Dump the database into a new archive, then delete the backups of its kind beyond BACKUP_KEEP.
+
+    `prune_now` False leaves the deletion to the caller (`prune`, or `discard` of this backup). `lock_timeout` (a
+    PostgreSQL duration) bounds how long pg_dump waits for a table another session has locked.
 
     The dump goes to a hidden partial file; the archive appears under its own name
     (never another backup's, even when several deploys back up at once) only once
@@ -125,23 +130,32 @@ def create(settings: Settings, database: Database, label: str) -> Backup:
                     sha256="",
                 ),
                 database,
+                lock_timeout,
             )
     except OSError as error:
         raise ToolchainError(f"Could not write a backup in {home}: {error}") from error
     except Interrupted as error:
         raise Interrupted(error.signal_number, f"Backup stopped by {error.signal_name}: nothing written.") from None
-    prune(settings)
+    if prune_now:
+        prune(settings)
     return backup
 
 
-def _dump(planned: Backup, database: Database) -> Backup:
+def discard(backup: Backup) -> None:
+    """Delete `backup` (its metadata first, so that it is never listed without its archive)."""
+    backup.path.with_suffix(METADATA_SUFFIX).unlink(missing_ok=True)
+    backup.path.unlink(missing_ok=True)
+
+
+def _dump(planned: Backup, database: Database, lock_timeout: str | None) -> Backup:
     """Write the archive and metadata of `planned` (whose path is the stem); on any failure, neither."""
     descriptor, name = tempfile.mkstemp(dir=planned.path.parent, prefix=f".{planned.path.name}.", suffix=PARTIAL_SUFFIX)
     os.close(descriptor)
     partial, target = Path(name), None
     try:
         schema = f"--schema={pg_tools.quote_identifier(planned.schema)}"
-        pg_tools.run("pg_dump", ["--format=custom", schema, f"--file={partial}"], url=database.url)
+        waits = [f"--lock-wait-timeout={lock_timeout}"] if lock_timeout else []
+        pg_tools.run("pg_dump", ["--format=custom", *waits, schema, f"--file={partial}"], url=database.url)
         target = _claim_name(partial, planned.path.name)
         backup = replace(planned, path=target, size=partial.stat().st_size, sha256=_sha256(partial))
         _write_metadata(backup)

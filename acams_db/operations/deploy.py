@@ -58,14 +58,19 @@ def deploy(
     if not settings.policy.backs_up_before_deploy:
         applied = prisma_migrate.deploy(settings, database, monitor)
         return Deployment(applied, None, False, _seconds(settings, database, applied, say, events) if monitor else {})
+    # Every refusal comes before the backup: a refused deploy writes and deletes no backup.
+    prisma_migrate.refuse_broken_history(settings, database)
     backup = None
-    if history.status(settings, database, check_schema_drift=False).pending:
+    before = history.status(settings, database, check_schema_drift=False)
+    if before.pending:
         if skip_backup:
             say(f"WARNING: deploying to {settings.environment} WITHOUT a backup (--no-backup); this is logged.")
         else:
             say(f"Backing up {database.display} before deploying ...")
             try:
-                backup = backups.create(settings, database, BACKUP_LABEL)
+                backup = backups.create(
+                    settings, database, BACKUP_LABEL, prune_now=False, lock_timeout=settings.migration_lock_timeout
+                )
             except ToolchainError as error:
                 _log(settings, database, say, outcome="aborted: backup failed", applied=[], backup=None, skipped=False)
                 raise ToolchainError(f"Deploy aborted, nothing applied: the backup failed.\n{error}") from error
@@ -74,8 +79,17 @@ def deploy(
         applied = prisma_migrate.deploy(settings, database, monitor)
     except ToolchainError as error:
         outcome = {Interrupted: "interrupted", LockTimeoutError: "blocked"}.get(type(error), "failed")
+        if backup is not None and _unchanged(settings, database, before.pending):
+            # The database is as the backup found it, and the older backups stay as they were.
+            backups.discard(backup)
+            say(f"Nothing applied: the backup taken before it is removed ({backup.path.name}).")
+            backup = None
+        elif backup is not None:
+            backups.prune(settings)
         _log(settings, database, say, outcome=f"{outcome}: {error}", applied=[], backup=backup, skipped=skip_backup)
         raise
+    if backup is not None:
+        backups.prune(settings)
     seconds = _seconds(settings, database, applied, say, events)
     _log(
         settings,
@@ -88,6 +102,15 @@ def deploy(
         seconds=seconds,
     )
     return Deployment(applied, backup, skip_backup and backup is None and bool(applied), seconds)
+
+
+def _unchanged(settings: Settings, database: Database, pending: list[str]) -> bool:
+    """Whether a deploy that stopped left every migration pending before it pending, and recorded none failed."""
+    try:
+        after = history.status(settings, database, check_schema_drift=False)
+    except ToolchainError:  # the database cannot say: keep the backup
+        return False
+    return after.pending == pending and not after.failed
 
 
 def _monitor(
