@@ -186,3 +186,18 @@ def test_generation_replaces_a_session_patch_that_names_a_moved_module(tmp_path:
         assert f"from acams_db.runtime.loopback_http import {factory}\n" in text
         assert "acams_db.loopback_http" not in text
         assert text.count(f"self.session = {factory}(") == 1
+
+
+def test_the_engine_is_given_the_client_pid_once_however_often_the_client_is_generated(tmp_path: Path) -> None:
+    """engine/_query.py is copied from the installed package, patched already after `acams-db generate`: the
+    client's pid is added to the engine's environment once, in a module that still compiles."""
+    from acams_db.operations.generate import name_the_client_to_its_engine
+
+    installed = Path(sysconfig.get_paths()["purelib"]) / "prisma" / "engine" / "_query.py"
+    (tmp_path / "engine").mkdir()
+    (tmp_path / "engine" / "_query.py").write_text(installed.read_text())
+    name_the_client_to_its_engine(tmp_path)
+    name_the_client_to_its_engine(tmp_path)
+    text = (tmp_path / "engine" / "_query.py").read_text()
+    assert text.count("ACAMS_BRIDGE_CLIENT_PID=str(os.getpid()),") == 1
+    compile(text, "_query.py", "exec")
