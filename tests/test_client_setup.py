@@ -188,16 +188,27 @@ def test_generation_replaces_a_session_patch_that_names_a_moved_module(tmp_path:
         assert text.count(f"self.session = {factory}(") == 1
 
 
-def test_the_engine_is_given_the_client_pid_once_however_often_the_client_is_generated(tmp_path: Path) -> None:
-    """engine/_query.py is copied from the installed package, patched already after `acams-db generate`: the
-    client's pid is added to the engine's environment once, in a module that still compiles."""
-    from acams_db.operations.generate import name_the_client_to_its_engine
 
-    installed = Path(sysconfig.get_paths()["purelib"]) / "prisma" / "engine" / "_query.py"
-    (tmp_path / "engine").mkdir()
-    (tmp_path / "engine" / "_query.py").write_text(installed.read_text())
-    name_the_client_to_its_engine(tmp_path)
-    name_the_client_to_its_engine(tmp_path)
-    text = (tmp_path / "engine" / "_query.py").read_text()
-    assert text.count("ACAMS_BRIDGE_CLIENT_PID=str(os.getpid()),") == 1
-    compile(text, "_query.py", "exec")
+@pytest.mark.parametrize(
+    ("patch", "module", "added"),
+    [
+        ("name_the_client_to_its_engine", "engine/_query.py", "ACAMS_BRIDGE_CLIENT_PID=str(os.getpid()),"),
+        ("leave_ctrl_c_to_the_prisma_cli", "cli/prisma.py", "signal.signal(signal.SIGINT,"),
+        ("leave_ctrl_c_to_the_prisma_cli", "cli/prisma.py", "return 128 - process.returncode"),
+    ],
+)
+def test_a_static_module_of_the_client_is_changed_once_however_often_the_client_is_generated(
+    tmp_path: Path, patch: str, module: str, added: str
+) -> None:
+    """Generation leaves engine/_query.py and cli/prisma.py as the installed package has them, patched already after
+    `acams-db generate`: each change is made once, in a module that still compiles."""
+    from acams_db.operations import generate
+
+    installed = Path(sysconfig.get_paths()["purelib"]) / "prisma" / module
+    (tmp_path / module).parent.mkdir()
+    (tmp_path / module).write_text(installed.read_text())
+    getattr(generate, patch)(tmp_path)
+    getattr(generate, patch)(tmp_path)
+    text = (tmp_path / module).read_text()
+    assert text.count(added) == 1
+    compile(text, module, "exec")
