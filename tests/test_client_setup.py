@@ -188,7 +188,6 @@ def test_generation_replaces_a_session_patch_that_names_a_moved_module(tmp_path:
         assert text.count(f"self.session = {factory}(") == 1
 
 
-
 @pytest.mark.parametrize(
     ("patch", "module", "added"),
     [
