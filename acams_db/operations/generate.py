@@ -10,6 +10,7 @@ import re
 import tomllib
 from pathlib import Path
 
+from acams_db.contract import BRIDGE_CLIENT_PID_VARIABLE
 from acams_db.errors import SetupMissingError, ToolchainError
 from acams_db.runtime import loopback_http
 from acams_db.runtime.prisma_cli import run_prisma
@@ -66,7 +67,7 @@ _field_is_prisma_model_uncached = _field_is_prisma_model
 # PR_SET_PDEATHSIG: that follows the thread that started the engine, and a sync client may connect from a worker.
 _ENGINE_PROTOCOL = "            PRISMA_ENGINE_PROTOCOL='graphql',\n"
 _CLIENT_PID_MARK = "# Added by acams-db generate: the bridge exits when its parent is not this process."
-_CLIENT_PID = f"            ACAMS_BRIDGE_CLIENT_PID=str(os.getpid()),  {_CLIENT_PID_MARK}\n"
+_CLIENT_PID = f"            {BRIDGE_CLIENT_PID_VARIABLE}=str(os.getpid()),  {_CLIENT_PID_MARK}\n"
 
 # Prisma Client Python's `prisma` command (prisma/cli/prisma.py, run) waits for the Prisma CLI in
 # subprocess.run: Ctrl-C, which the terminal sends to the CLI too, raised KeyboardInterrupt there, killed the CLI

@@ -3,7 +3,7 @@
 // command line and HTTP interface, executed by the official WebAssembly engine.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { EMBEDDED_KEYWORD } from '../lib/contract.mjs';
+import { BRIDGE_CLIENT_PID_VARIABLE, EMBEDDED_KEYWORD } from '../lib/contract.mjs';
 import { SetupError, projectDatabaseUrls } from '../lib/project.mjs';
 import { bridgeHandler, createBridgeServer, maxBodyBytes } from '../bridge/server.mjs';
 import { WasmQueryEngine, engineVersion } from '../bridge/wasm-engine.mjs';
@@ -11,10 +11,9 @@ import { WasmQueryEngine, engineVersion } from '../bridge/wasm-engine.mjs';
 // The process we must not outlive. Prisma Client Python names itself here (acams_db/operations/generate.py patches
 // its spawn): our own parent pid is read only once Node has loaded the imports above, and a client killed before
 // that left us a foster parent (pid 1 or a subreaper) that `process.ppid` would take for the client.
-const CLIENT_PID_VARIABLE = 'ACAMS_BRIDGE_CLIENT_PID';
-const parentPid = Number(process.env[CLIENT_PID_VARIABLE] || process.ppid);
+const parentPid = Number(process.env[BRIDGE_CLIENT_PID_VARIABLE] || process.ppid);
 if (!Number.isSafeInteger(parentPid)) {
-  fail(new SetupError(`${CLIENT_PID_VARIABLE} is not a process id: ${process.env[CLIENT_PID_VARIABLE]}`));
+  fail(new SetupError(`${BRIDGE_CLIENT_PID_VARIABLE} is not a process id: ${process.env[BRIDGE_CLIENT_PID_VARIABLE]}.`));
 }
 // The client is gone already: nobody will ever ask anything, nor stop us.
 if (process.ppid !== parentPid) process.exit(0);
