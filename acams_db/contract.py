@@ -32,3 +32,5 @@ STATEMENT_TIMEOUT_VARIABLE = _NAMES["statement_timeout_variable"]
 LOCK_RETRIES_VARIABLE = _NAMES["lock_retries_variable"]
 # PostgreSQL's SQLSTATE lock_not_available: a lock_timeout ran out (the adapter retries it, deploy reports it).
 LOCK_NOT_AVAILABLE = _NAMES["lock_not_available_sqlstate"]
+# The pid of the Prisma Client Python process that started the query engine bridge, which exits without it.
+BRIDGE_CLIENT_PID_VARIABLE = _NAMES["bridge_client_pid_variable"]

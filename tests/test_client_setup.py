@@ -186,3 +186,28 @@ def test_generation_replaces_a_session_patch_that_names_a_moved_module(tmp_path:
         assert f"from acams_db.runtime.loopback_http import {factory}\n" in text
         assert "acams_db.loopback_http" not in text
         assert text.count(f"self.session = {factory}(") == 1
+
+
+@pytest.mark.parametrize(
+    ("patch", "module", "added"),
+    [
+        ("name_the_client_to_its_engine", "engine/_query.py", "ACAMS_BRIDGE_CLIENT_PID=str(os.getpid()),"),
+        ("leave_ctrl_c_to_the_prisma_cli", "cli/prisma.py", "signal.signal(signal.SIGINT,"),
+        ("leave_ctrl_c_to_the_prisma_cli", "cli/prisma.py", "return 128 - process.returncode"),
+    ],
+)
+def test_a_static_module_of_the_client_is_changed_once_however_often_the_client_is_generated(
+    tmp_path: Path, patch: str, module: str, added: str
+) -> None:
+    """Generation leaves engine/_query.py and cli/prisma.py as the installed package has them, patched already after
+    `acams-db generate`: each change is made once, in a module that still compiles."""
+    from acams_db.operations import generate
+
+    installed = Path(sysconfig.get_paths()["purelib"]) / "prisma" / module
+    (tmp_path / module).parent.mkdir()
+    (tmp_path / module).write_text(installed.read_text())
+    getattr(generate, patch)(tmp_path)
+    getattr(generate, patch)(tmp_path)
+    text = (tmp_path / module).read_text()
+    assert text.count(added) == 1
+    compile(text, module, "exec")

@@ -18,6 +18,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 
 from tests.support import HISTORY, WIDGET_MODEL, PostgresServer, Project, copy_project, next_migration
@@ -223,16 +224,11 @@ def test_commands_that_cannot_work_here_refuse_in_one_line_naming_the_make_targe
     assert project.migration_folders() == HISTORY
 
 
-def test_prisma_studio_typed_on_the_embedded_default_reads_its_database(
-    embedded_project: tuple[Project, str], postgres: PostgresServer
-) -> None:
-    project, url = embedded_project
-    assert typed(project.root, "migrate", "deploy").returncode == 0
-    port = free_port()
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("ACAMS_", "DATABASE_URL", "SHADOW_"))}
-    studio = subprocess.Popen(
+def typed_studio(root: Path, port: int, environment: dict[str, str]) -> subprocess.Popen[str]:
+    """`prisma studio` typed in an activated environment, in its own process group (the terminal's foreground)."""
+    return subprocess.Popen(
         ["prisma", "studio", "--browser", "none", "--port", str(port)],
-        cwd=project.root,
+        cwd=root,
         env={**environment, **OFFLINE, "PATH": f"{VENV_BIN}{os.pathsep}{environment['PATH']}"},
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
@@ -240,6 +236,16 @@ def test_prisma_studio_typed_on_the_embedded_default_reads_its_database(
         text=True,
         start_new_session=True,
     )
+
+
+def test_prisma_studio_typed_on_the_embedded_default_reads_its_database(
+    embedded_project: tuple[Project, str], postgres: PostgresServer
+) -> None:
+    project, url = embedded_project
+    assert typed(project.root, "migrate", "deploy").returncode == 0
+    port = free_port()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("ACAMS_", "DATABASE_URL", "SHADOW_"))}
+    studio = typed_studio(project.root, port, environment)
     try:
         wait_for_listener(studio, port)
         answer = studio_request(f"http://127.0.0.1:{port}", "count", {})
@@ -248,3 +254,22 @@ def test_prisma_studio_typed_on_the_embedded_default_reads_its_database(
         stop(studio)
     assert answer["error"] is None
     assert answer["data"] == count(postgres, url, "questions")
+
+
+def test_ctrl_c_stops_a_typed_command_in_one_line_at_most_and_leaves_no_process(project: Project) -> None:
+    """Ctrl-C (SIGINT to the foreground process group, as a terminal sends it) on `prisma studio`: the Prisma CLI
+    stops, and Prisma Client Python's `prisma` command waits for it and exits 130 without a traceback."""
+    port = free_port()
+    studio = typed_studio(project.root, port, project.environment())
+    try:
+        wait_for_listener(studio, port)
+        started = psutil.Process(studio.pid).children(recursive=True)
+        os.killpg(studio.pid, signal.SIGINT)
+        output, _ = studio.communicate(timeout=30)
+    finally:
+        stop(studio)
+    assert studio.returncode == 128 + signal.SIGINT, output
+    assert "Traceback" not in output and "KeyboardInterrupt" not in output, output
+    assert output.rstrip().endswith(f"Prisma Studio is up on http://localhost:{port}"), output
+    _, alive = psutil.wait_procs(started, timeout=5)
+    assert alive == []

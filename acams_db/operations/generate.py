@@ -10,6 +10,7 @@ import re
 import tomllib
 from pathlib import Path
 
+from acams_db.contract import BRIDGE_CLIENT_PID_VARIABLE
 from acams_db.errors import SetupMissingError, ToolchainError
 from acams_db.runtime import loopback_http
 from acams_db.runtime.prisma_cli import run_prisma
@@ -59,6 +60,29 @@ _field_is_prisma_model_uncached = _field_is_prisma_model
     return known[name]
 """
 
+# Prisma Client Python starts the query engine itself (prisma/engine/_query.py) and tells it nothing of its own
+# process. The bridge watches its parent pid, but can read it only once Node has loaded its modules: a client
+# killed before then left a bridge adopted by pid 1, serving for ever. The client now names itself in the engine's
+# environment, and the bridge exits when its parent is any other process (engine/bin/query-engine.mjs). Not
+# PR_SET_PDEATHSIG: that follows the thread that started the engine, and a sync client may connect from a worker.
+_ENGINE_PROTOCOL = "            PRISMA_ENGINE_PROTOCOL='graphql',\n"
+_CLIENT_PID_MARK = "# Added by acams-db generate: the bridge exits when its parent is not this process."
+_CLIENT_PID = f"            {BRIDGE_CLIENT_PID_VARIABLE}=str(os.getpid()),  {_CLIENT_PID_MARK}\n"
+
+# Prisma Client Python's `prisma` command (prisma/cli/prisma.py, run) waits for the Prisma CLI in
+# subprocess.run: Ctrl-C, which the terminal sends to the CLI too, raised KeyboardInterrupt there, killed the CLI
+# a quarter of a second later whatever it was doing, and printed a 20-line traceback. Like a shell, the command now
+# leaves Ctrl-C to the CLI, waits for it, and exits as it did (128 + the signal's number when a signal ended it).
+_CLI_RUN = "    process = node.run(\n"
+_CLI_EXIT = "    return process.returncode\n"
+_CLI_MARK = "# Changed by acams-db generate: Ctrl-C is the Prisma CLI's to handle; this process waits for it."
+_CLI_WAITS = f"""    {_CLI_MARK}
+    import signal
+
+    signal.signal(signal.SIGINT, lambda *_: None)  # not SIG_IGN: the CLI would inherit it
+"""
+_CLI_EXITS_AS_SHELLS_DO = "    return 128 - process.returncode if process.returncode < 0 else process.returncode\n"
+
 
 def client_inputs_digest(settings: Settings) -> str:
     """A digest of everything the generated client depends on."""
@@ -106,6 +130,8 @@ def generate(settings: Settings, *, force: bool = False) -> bool:
     bake_project_config(_client_package(), settings.project_root / "pyproject.toml")
     use_loopback_http(_client_package())
     change_query_builder(_client_package())
+    name_the_client_to_its_engine(_client_package())
+    leave_ctrl_c_to_the_prisma_cli(_client_package())
     # Compiled to bytecode now: where Python may not write bytecode (PYTHONDONTWRITEBYTECODE, as container images
     # often set, or a read-only install), every import would compile the client's half a megabyte of source again.
     compileall.compile_dir(_client_package(), quiet=1)
@@ -155,6 +181,29 @@ def change_query_builder(package: Path) -> None:
     if _RELATION_CHECK not in text or text.count(_INDENTED_PART) != 1:
         raise ToolchainError(f"{module} is not the query builder expected: is this Prisma Client Python 0.15?")
     module.write_text(text.replace(_INDENTED_PART, "strings.append(content)") + _RELATION_CACHE)
+
+
+def name_the_client_to_its_engine(package: Path) -> None:
+    """Make the client in `package` give the query engine it starts its own process id."""
+    module = package / "engine" / "_query.py"
+    text = module.read_text()
+    if _CLIENT_PID_MARK in text:
+        # Generation copies the file from the installed package, which may be a patched client already.
+        return
+    if text.count(_ENGINE_PROTOCOL) != 1:
+        raise ToolchainError(f"{module} sets no engine environment to add to: is this Prisma Client Python 0.15?")
+    module.write_text(text.replace(_ENGINE_PROTOCOL, _ENGINE_PROTOCOL + _CLIENT_PID))
+
+
+def leave_ctrl_c_to_the_prisma_cli(package: Path) -> None:
+    """Make the `prisma` command of the package in `package` stop quietly on Ctrl-C, when the Prisma CLI does."""
+    module = package / "cli" / "prisma.py"
+    text = module.read_text()
+    if _CLI_MARK in text:
+        return  # patched already (generation leaves the cli folder as it is)
+    if text.count(_CLI_RUN) != 1 or text.count(_CLI_EXIT) != 1:
+        raise ToolchainError(f"{module} does not start the Prisma CLI as expected: is this Prisma Client Python 0.15?")
+    module.write_text(text.replace(_CLI_RUN, _CLI_WAITS + _CLI_RUN).replace(_CLI_EXIT, _CLI_EXITS_AS_SHELLS_DO))
 
 
 def _client_package() -> Path:

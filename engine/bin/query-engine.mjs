@@ -3,13 +3,20 @@
 // command line and HTTP interface, executed by the official WebAssembly engine.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { EMBEDDED_KEYWORD } from '../lib/contract.mjs';
+import { BRIDGE_CLIENT_PID_VARIABLE, EMBEDDED_KEYWORD } from '../lib/contract.mjs';
 import { SetupError, projectDatabaseUrls } from '../lib/project.mjs';
 import { bridgeHandler, createBridgeServer, maxBodyBytes } from '../bridge/server.mjs';
 import { WasmQueryEngine, engineVersion } from '../bridge/wasm-engine.mjs';
 
-// Recorded before anything else, so that a parent dying during start-up is noticed too.
-const parentPid = process.ppid;
+// The process we must not outlive. Prisma Client Python names itself here (acams_db/operations/generate.py patches
+// its spawn): our own parent pid is read only once Node has loaded the imports above, and a client killed before
+// that left us a foster parent (pid 1 or a subreaper) that `process.ppid` would take for the client.
+const parentPid = Number(process.env[BRIDGE_CLIENT_PID_VARIABLE] || process.ppid);
+if (!Number.isSafeInteger(parentPid)) {
+  fail(new SetupError(`${BRIDGE_CLIENT_PID_VARIABLE} is not a process id: ${process.env[BRIDGE_CLIENT_PID_VARIABLE]}.`));
+}
+// The client is gone already: nobody will ever ask anything, nor stop us.
+if (process.ppid !== parentPid) process.exit(0);
 // Prisma Client Python can be killed without a signal to us (SIGKILL): its death is seen within this.
 const PARENT_POLL_MS = 200;
 // Stopping waits this long at most for queries in progress and the pool to close.
@@ -64,6 +71,8 @@ async function main() {
     strict: false,
   });
   if (values.version) {
+    // Read through a pipe by the client: one killed meanwhile reads nothing (EPIPE), and there is nobody to tell.
+    process.stdout.on('error', () => process.exit(0));
     process.stdout.write(`query-engine ${engineVersion()}\n`);
     return;
   }

@@ -27,3 +27,5 @@ export const STATEMENT_TIMEOUT_VARIABLE = String(names.statement_timeout_variabl
 export const LOCK_RETRIES_VARIABLE = String(names.lock_retries_variable);
 /** PostgreSQL's SQLSTATE lock_not_available: a lock_timeout ran out. */
 export const LOCK_NOT_AVAILABLE = String(names.lock_not_available_sqlstate);
+/** The pid of the Prisma Client Python process that started the query engine bridge, which exits without it. */
+export const BRIDGE_CLIENT_PID_VARIABLE = String(names.bridge_client_pid_variable);

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from acams_db.operations.generate import change_query_builder, use_loopback_http
+from acams_db.operations.generate import change_query_builder, name_the_client_to_its_engine, use_loopback_http
 from tests.support import REPOSITORY, PostgresServer
 
 SCHEMA = Path(__file__).with_name("schema.prisma")
@@ -53,6 +53,7 @@ def generated_client() -> Any:
     prisma("generate")
     use_loopback_http(GENERATED / "prisma")
     change_query_builder(GENERATED / "prisma")
+    name_the_client_to_its_engine(GENERATED / "prisma")
     sys.path.insert(0, str(GENERATED))
     for name in [n for n in sys.modules if n == "prisma" or n.startswith("prisma.")]:
         del sys.modules[name]

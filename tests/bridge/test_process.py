@@ -187,6 +187,14 @@ async def test_datasource_from_the_environment(
         await client.disconnect()
 
 
+def seconds_until_it_ends(process: psutil.Process, limit: float = 5) -> float:
+    """How long `process` took to end, at most `limit`. Ended is a zombie too: the orphan's new parent reaps late."""
+    started = time.monotonic()
+    while process.is_running() and process.status() != psutil.STATUS_ZOMBIE and time.monotonic() - started < limit:
+        time.sleep(0.05)
+    return time.monotonic() - started
+
+
 CLIENT_THEN_SLEEP = """
 import asyncio, sys, time
 sys.path.insert(0, sys.argv[1])
@@ -214,10 +222,7 @@ def test_dies_with_the_python_process_that_started_it(bridge_database: str, sign
         assert bridge.ppid() == python.pid and bridge.name() == "node"
         os.kill(python.pid, signal_number)
         python.wait(timeout=10)
-        orphaned = time.monotonic()
-        while bridge.is_running() and bridge.status() != psutil.STATUS_ZOMBIE and time.monotonic() - orphaned < 5:
-            time.sleep(0.05)
-        assert time.monotonic() - orphaned < 1.5
+        assert seconds_until_it_ends(bridge) < 1.5
     finally:
         python.kill()
         python.wait()
@@ -238,3 +243,42 @@ def test_stops_without_waiting_for_a_query_in_progress(bridge: tuple[int, subpro
     process.send_signal(signal.SIGINT)
     assert process.wait(timeout=10) == 0
     assert time.monotonic() - started < 4
+
+
+CLIENT_CONNECTING = """
+import asyncio, sys
+sys.path.insert(0, sys.argv[1])
+from prisma import Prisma
+
+asyncio.run(Prisma(datasource={"url": sys.argv[2]}).connect())
+"""
+
+
+def is_serving_bridge(process: psutil.Process) -> bool:
+    """Whether `process` is the bridge given its port, not the `--version` the client runs first."""
+    try:
+        return process.cmdline()[-5:-3] == [str(BRIDGE), "-p"]
+    except psutil.Error:  # it ended meanwhile
+        return False
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.05, 0.15, 0.3])
+def test_does_not_outlive_a_client_killed_while_it_starts(
+    generated_client: Any, bridge_database: str, delay: float
+) -> None:
+    """The client killed (SIGKILL) `delay` s after its bridge's node started, before the bridge can have read its
+    parent: the bridge exits anyway, within a second of the client's end."""
+    python = subprocess.Popen([sys.executable, "-c", CLIENT_CONNECTING, str(GENERATED), bridge_database])
+    try:
+        bridge = None
+        while bridge is None and python.poll() is None:
+            bridge = next((c for c in psutil.Process(python.pid).children() if is_serving_bridge(c)), None)
+        assert bridge is not None, "the client ended before it started its bridge"
+        time.sleep(delay)
+    finally:
+        python.kill()
+        python.wait()
+    ended_within = seconds_until_it_ends(bridge)
+    with contextlib.suppress(psutil.Error):
+        bridge.kill()  # a survivor, before the test fails
+    assert ended_within < 1.5
