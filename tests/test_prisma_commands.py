@@ -213,6 +213,8 @@ def test_migrate_deploy_typed_in_staging_backs_up_first(project: Project) -> Non
         (("migrate", "dev"), 2, "make migrate name=NAME"),
         (("migrate", "dev", "--name", "x", "--schema", "other.prisma"), 2, "make migrate name=NAME"),
         (("migrate", "resolve"), 2, "make resolve name=NAME as=rolled-back|applied"),
+        (("migrate", "diff", "--from-schema-datasource", "schema.prisma", "--to-empty"), 4, "make status"),
+        (("migrate", "diff", "--from-empty", "--to-url=postgresql://u@h/d"), 4, "make status"),
     ],
 )
 def test_commands_that_cannot_work_here_refuse_in_one_line_naming_the_make_target(

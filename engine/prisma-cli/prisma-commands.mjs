@@ -69,6 +69,13 @@ const HANDED_TO_ACAMS_DB = {
   },
 };
 
+// Options by which `migrate diff` would read a database itself: Prisma 6.19 refuses them under a driver adapter
+// (https://pris.ly/d/schema-engine-limitations), in several lines and with exit 0.
+const DIFF_DATABASE_OPTIONS = ['--from-url', '--to-url', '--from-schema-datasource', '--to-schema-datasource', '--shadow-database-url'];
+const DIFF_DATABASE_REFUSAL = 'cannot read a database with the driver adapter this project runs on (Prisma 6.19, https://pris.ly/d/schema-engine-limitations). '
+  + 'To compare the database with the migrations and schema.prisma: make status (its drift check). '
+  + 'To diff files: --from-migrations prisma_migrations, --from-schema-datamodel schema.prisma, --from-empty (and their --to- forms).';
+
 const REFUSED_COMMANDS = {
   'db push': 'prisma db push changes the database without a migration and is refused here: make migrate name=NAME',
   'db execute': 'prisma db execute needs the native schema engine, which this project does not install: put the SQL in a migration (make migrate-data name=NAME)',
@@ -87,6 +94,8 @@ export function prepareTypedCommand(argv = process.argv.slice(2), env = process.
   if (argv.includes('--help') || argv.includes('-h')) return;
   try {
     if (command in REFUSED_COMMANDS) throw new Refusal(REFUSED_COMMANDS[/** @type {keyof REFUSED_COMMANDS} */ (command)], REFUSED);
+    const databaseOption = command === 'migrate diff' && argv.find((argument) => DIFF_DATABASE_OPTIONS.includes(argument.split('=')[0]));
+    if (databaseOption) throw new Refusal(`prisma migrate diff ${databaseOption.split('=')[0]} ${DIFF_DATABASE_REFUSAL}`, REFUSED);
     const handOver = HANDED_TO_ACAMS_DB[command];
     if (handOver) process.exit(runAcamsDb(handOver(new ParsedOptions(command, argv.slice(2)))));
     if (command === 'studio') {
