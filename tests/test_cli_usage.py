@@ -188,7 +188,7 @@ main()
     ("module", "command"),
     [
         ("typer", ["status"]),  # the command line still loading: a traceback of the imports
-        ("acams_db.migrations.migration_lint", ["lint-migrations"]),  # in a command: Typer exited 130 silently
+        ("acams_db.migrations.lint", ["lint-migrations"]),  # in a command: Typer exited 130 silently
     ],
 )
 def test_ctrl_c_outside_a_commands_own_handling_says_interrupted_in_one_line_and_exits_130(
