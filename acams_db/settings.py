@@ -17,10 +17,9 @@ from typing import TypedDict
 from dotenv import dotenv_values
 from dotenv.parser import parse_stream
 
-from acams_db import contract
+from acams_db import contract, database_url
+from acams_db.database_url import redact as redact  # the toolchain's redaction, long imported from here
 from acams_db.errors import ToolchainError, UsageError
-from acams_db.runtime import database_url
-from acams_db.runtime.database_url import redact as redact  # the toolchain's redaction, long imported from here
 
 ENVIRONMENT_VARIABLE = contract.ENVIRONMENT_VARIABLE
 DEFAULT_BACKUP_KEEP = 10

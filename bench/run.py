@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from acams_db.runtime import database_url as database_urls
+from acams_db import database_url as database_urls
 from acams_db.runtime import pg_tools
 from acams_db.runtime.processes import dies_with_this_process
 

@@ -53,9 +53,10 @@ from typing import Any
 
 import msgspec
 
+from acams_db import database_url
 from acams_db.errors import ExitCode
 from acams_db.questions.bank_format import BankQuestion, content_hash
-from acams_db.runtime import database, database_url, pg_tools
+from acams_db.runtime import database, pg_tools
 from acams_db.runtime.processes import dies_with_this_process
 from acams_db.settings import load_settings
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from acams_db.runtime import database_url
+from acams_db import database_url
 from tests.support import PostgresServer
 
 ADMIN = "postgres"

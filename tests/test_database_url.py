@@ -6,8 +6,8 @@ from urllib.parse import quote
 
 import pytest
 
+from acams_db.database_url import DatabaseUrlError, parse, redact
 from acams_db.runtime import pg_tools
-from acams_db.runtime.database_url import DatabaseUrlError, parse, redact
 
 # A password with every character that means something in a URL, and non-ASCII.
 PASSWORD = "Qz7@k:/Vx?#W%&j= é+Y"

@@ -8,10 +8,10 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import pytest
 
+from acams_db import database_url
 from acams_db.errors import RefusedError
 from acams_db.migrations import manifest
 from acams_db.migrations.folder import LocalMigration
-from acams_db.runtime import database_url
 from tests.support import HISTORY, PostgresServer, Project, next_migration
 
 REFUSED = RefusedError.exit_code

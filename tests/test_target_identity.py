@@ -18,8 +18,9 @@ from urllib.parse import quote
 
 import pytest
 
+from acams_db import database_url
 from acams_db.errors import RefusedError
-from acams_db.runtime import database_url, target_identity
+from acams_db.runtime import target_identity
 from tests.loopback_server import LoopbackServer, loopback_server
 from tests.support import PostgresServer, copy_project
 

@@ -15,11 +15,11 @@ import tempfile
 from contextlib import suppress
 from pathlib import Path
 
+from acams_db.database_url import parse
 from acams_db.errors import ToolchainError
 from acams_db.migrations.folder import LOCK_FILE, local_migrations
 from acams_db.runtime import engine_runner, engine_sql
 from acams_db.runtime.database import Database
-from acams_db.runtime.database_url import parse
 from acams_db.settings import Settings
 
 EMPTY_DIFF = "-- This is an empty migration."

@@ -7,8 +7,9 @@ answer: see target_identity) with the database another environment's files confi
 
 from __future__ import annotations
 
+from acams_db import database_url
 from acams_db.errors import RefusedError
-from acams_db.runtime import database_url, target_identity
+from acams_db.runtime import target_identity
 from acams_db.settings import EMBEDDED_KEYWORD, ENVIRONMENTS, ConfiguredUrl, Settings, configured_database_url, policy
 
 

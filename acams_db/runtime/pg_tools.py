@@ -20,8 +20,9 @@ import tempfile
 from pathlib import Path
 from typing import IO, Any
 
+from acams_db import database_url
 from acams_db.errors import SetupMissingError, ToolchainError
-from acams_db.runtime import database_url, embedded, interrupts
+from acams_db.runtime import embedded, interrupts
 from acams_db.runtime.processes import dies_with_this_process
 from acams_db.settings import redact
 

@@ -20,8 +20,9 @@ import socket
 import subprocess
 from dataclasses import dataclass
 
-from acams_db.runtime import database_url, pg_tools
-from acams_db.runtime.database_url import DatabaseUrl
+from acams_db import database_url
+from acams_db.database_url import DatabaseUrl
+from acams_db.runtime import pg_tools
 from acams_db.runtime.processes import dies_with_this_process
 
 PROBE_TIMEOUT = 3  # seconds to connect (libpq's minimum is 2)
