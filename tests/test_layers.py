@@ -48,3 +48,16 @@ def test_no_module_is_longer_than_400_lines() -> None:
         str(p.relative_to(REPOSITORY)): n for p in PACKAGE.rglob("*.py") if (n := len(p.read_text().splitlines())) > 400
     }
     assert long == {}
+
+
+def test_environment_names_are_spelled_only_in_the_policy() -> None:
+    """What an environment allows is a capability of settings.Environment; no code elsewhere names one."""
+    names = {"development", "staging", "production"}
+    spelled = [
+        f"{path.relative_to(REPOSITORY)}:{node.lineno}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if path.name != "settings.py"
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Constant) and node.value in names
+    ]
+    assert spelled == []
