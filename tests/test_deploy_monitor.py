@@ -79,6 +79,7 @@ def test_a_session_holding_a_lock_makes_the_deploy_fail_fast_naming_it_and_the_n
         waited = time.monotonic() - started
     assert refused.returncode == 5, refused.stderr
     assert f"Migration {NICKNAME} could not take its locks within lock_timeout 500ms (3 tries)" in refused.stderr
+    assert "Run acams-db deploy again once they are done" in refused.stderr
     assert f"blocked by pid {blocker} (user " in refused.stderr
     assert "application 'reporting job'" in refused.stderr
     assert "SELECT count(*) FROM users WHERE name = $1" in refused.stderr  # the literal is not shown
