@@ -213,7 +213,7 @@ def _interrupted_while_applying(
                 f"{interrupted} while {failed[0]} waited for a lock: nothing of it was applied, and no resolve is "
                 f"needed (it is recorded rolled back). The next {caller.typed('deploy')} applies it."
             )
-    except (_Signal, ToolchainError):  # a second signal, or the database gone: say what is always true
+    except (_Signal, ToolchainError, ValueError):  # a second signal, the database gone: say what is always true
         failed = []
     if not failed:
         return (
