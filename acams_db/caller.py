@@ -17,3 +17,8 @@ def via_make() -> bool:
 def spelled(*, make: str, cli: str) -> str:
     """`make` when make started this command, else `cli`."""
     return make if via_make() else cli
+
+
+def typed(command: str) -> str:
+    """`command` (one without arguments, such as deploy or status) as this caller types it."""
+    return spelled(make=f"make {command}", cli=f"acams-db {command}")

@@ -160,7 +160,7 @@ def test_a_failed_migration_stops_deploy_with_the_refusal_code(project: Project,
     before = snapshot(postgres, project)
     again = project.run("deploy")
     assert again.returncode == RefusedError.exit_code
-    assert f"make resolve name={broken} as=rolled-back" in again.stderr
+    assert f"acams-db resolve {broken} --as rolled-back" in again.stderr
     assert snapshot(postgres, project) == before
 
 
@@ -242,6 +242,6 @@ def test_migrate_withdraws_a_migration_the_lint_rejects(project: Project, postgr
     result = project.run("migrate", "drop_user_name")
     assert result.returncode == RefusedError.exit_code, result.stderr
     assert "breaking-note" in result.stderr
-    assert "make migrate name=drop_user_name create_only=1" in result.stderr
+    assert "acams-db migrate drop_user_name --create-only" in result.stderr
     assert project.migration_folders() == folders
     assert any(line.startswith("column users.name ") for line in schema_of(postgres, project.database_url))

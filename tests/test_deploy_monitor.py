@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -78,6 +79,7 @@ def test_a_session_holding_a_lock_makes_the_deploy_fail_fast_naming_it_and_the_n
         waited = time.monotonic() - started
     assert refused.returncode == 5, refused.stderr
     assert f"Migration {NICKNAME} could not take its locks within lock_timeout 500ms (3 tries)" in refused.stderr
+    assert "Run acams-db deploy again once they are done" in refused.stderr
     assert f"blocked by pid {blocker} (user " in refused.stderr
     assert "application 'reporting job'" in refused.stderr
     assert "SELECT count(*) FROM users WHERE name = $1" in refused.stderr  # the literal is not shown
@@ -292,3 +294,38 @@ def test_the_backup_before_a_deploy_waits_for_a_lock_no_longer_than_a_migration_
     assert "lock" in aborted.stderr.lower()
     assert waited < 30, waited
     assert backup_names(project) == []
+
+
+@pytest.mark.parametrize("number", [signal.SIGINT, signal.SIGTERM])
+def test_a_deploy_stopped_while_it_waits_for_a_lock_records_the_migration_rolled_back_and_the_next_deploy_applies(
+    project: Project, postgres: PostgresServer, number: signal.Signals
+) -> None:
+    """Its transaction never got the lock (the blocker still holds it), so nothing of it was applied: no resolve."""
+    assert deploy(project).returncode == 0
+    add_recorded_migration(project, NICKNAME, NICKNAME_SQL)
+    with session_reading_users(project.database_url):
+        waiting = subprocess.Popen(
+            [sys.executable, "-m", "acams_db", "deploy", "--no-backup"],
+            cwd=project.root,
+            env=project.environment(**STAGING, MIGRATION_LOCK_TIMEOUT="10min"),
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=dies_with_this_process(),
+        )
+        assert waiting.stderr
+        while "waiting for AccessExclusiveLock on users" not in waiting.stderr.readline():
+            assert waiting.poll() is None, "the deploy ended before it waited"
+        waiting.send_signal(number)
+        stderr = waiting.stderr.read()
+        assert waiting.wait(timeout=120) == 128 + number, stderr
+        assert f"Deploy interrupted by {number.name} while {NICKNAME} waited for a lock: nothing of it" in stderr
+        assert "The next acams-db deploy applies it." in stderr
+        assert nickname_column(postgres, project.database_url) == "0"
+        records = postgres.psql(
+            f"SELECT rolled_back_at IS NOT NULL FROM _prisma_migrations WHERE migration_name = '{NICKNAME}'",
+            url=project.database_url,
+        )
+        assert records.split() == ["t"]
+    applied = deploy(project)
+    assert applied.returncode == 0, applied.stderr
+    assert nickname_column(postgres, project.database_url) == "1"

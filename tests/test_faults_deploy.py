@@ -193,10 +193,10 @@ def test_a_deploy_stopped_by_a_signal_leaves_a_consistent_state(
         status = json.loads(project.run("status", "--json", "--no-drift").stdout)
         assert (status["failed"], status["pending"]) == ([SLOW], [FAST])
         if number != signal.SIGKILL:
-            assert f"make resolve name={SLOW} as=rolled-back" in stderr
+            assert f"acams-db resolve {SLOW} --as rolled-back" in stderr
         refused = project.run("deploy")
         assert refused.returncode == RefusedError.exit_code
-        assert f"make resolve name={SLOW} as=rolled-back" in refused.stderr
+        assert f"acams-db resolve {SLOW} --as rolled-back" in refused.stderr
         assert project.run("resolve", SLOW, "--as", "rolled-back").returncode == 0
         assert applied(project) == [SLOW, FAST]
     else:

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import json
 import re
+import signal
+import subprocess
+import sys
+import time
 
+from acams_db import contract
 from acams_db.errors import ExitCode, RefusedError
 from acams_db.migrations.drift import MEMO_FILE
+from acams_db.runtime.processes import dies_with_this_process
 from tests.support import HISTORY, WIDGET_MODEL, PostgresServer, Project, next_migration
+from tests.test_deploy_monitor import session_reading_users
+
+NICKNAME_FIELD = "  name        String\n  nickname    String?\n"
 
 
 def add_user(postgres: PostgresServer, project: Project) -> None:
@@ -278,3 +287,31 @@ def test_a_not_null_failure_during_deploy_names_the_column(project: Project, pos
     result = project.run("deploy")
     assert result.returncode == 1
     assert "Null constraint failed: (nickname)" in result.stderr, result.stderr
+
+
+def test_migrate_stopped_by_sigterm_names_migrate(project: Project, postgres: PostgresServer) -> None:
+    """It is stopped while it applies its migration, which waits for a lock another session holds."""
+    assert project.run("deploy").returncode == 0
+    project.schema.write_text(project.schema.read_text().replace("  name        String\n", NICKNAME_FIELD, 1))
+    waiting_sql = (
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+        f"AND application_name LIKE '{contract.DEPLOY_APPLICATION_NAME_PREFIX}%'"
+    )
+    with session_reading_users(project.database_url):
+        migrate = subprocess.Popen(
+            [sys.executable, "-m", "acams_db", "migrate", "add_nickname"],
+            cwd=project.root,
+            env=project.environment(),
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=dies_with_this_process(),
+        )
+        deadline = time.monotonic() + 120
+        while postgres.psql(waiting_sql, url=project.database_url) != "1":
+            assert migrate.poll() is None and time.monotonic() < deadline, "migrate never waited for the lock"
+            time.sleep(0.1)
+        migrate.send_signal(signal.SIGTERM)
+        _, stderr = migrate.communicate(timeout=120)
+        assert migrate.returncode == 128 + signal.SIGTERM, stderr
+        assert "Migrate interrupted by SIGTERM" in stderr
+        assert "Deploy interrupted" not in stderr

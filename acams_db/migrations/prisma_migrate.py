@@ -46,13 +46,16 @@ def create(settings: Settings, database: Database, name: str, *, create_only: bo
     if create_only:
         return CreatedMigration(folder, sql, applied=False)
     try:
-        deploy(settings, database)
+        deploy(settings, database, command="Migrate")
     except ToolchainError as error:
         _withdraw(settings, database, folder)
         if isinstance(error, RefusedError):  # the lint rejected the new migration itself (a breaking note…)
             raise RefusedError(
                 f"{error}\n{folder.name} was withdrawn. To edit it before applying it: "
-                f"make migrate name={name} create_only=1, fix it, then make deploy."
+                + caller.spelled(
+                    make=f"make migrate name={name} create_only=1", cli=f"acams-db migrate {name} --create-only"
+                )
+                + f", fix it, then {caller.typed('deploy')}."
             ) from error
         raise
     return CreatedMigration(folder, sql, applied=True)
@@ -68,7 +71,9 @@ class _Signal(BaseException):
         self.number = number
 
 
-def deploy(settings: Settings, database: Database, monitor: deploy_monitor.Monitor | None = None) -> list[str]:
+def deploy(
+    settings: Settings, database: Database, monitor: deploy_monitor.Monitor | None = None, *, command: str = "Deploy"
+) -> list[str]:
     """Apply every pending migration, each in one transaction, and return the ones this call applied.
 
     A broken history is refused first, with nothing applied (refuse_broken_history).
@@ -79,7 +84,8 @@ def deploy(settings: Settings, database: Database, monitor: deploy_monitor.Monit
     SIGINT and SIGTERM stop the Prisma CLI and raise interrupts.Interrupted, saying what state the database is in.
     Each migration waits for its locks at most MIGRATION_LOCK_TIMEOUT, tried MIGRATION_LOCK_RETRIES more times;
     then it is recorded rolled back (nothing of it was applied) and LockTimeoutError names who held the locks.
-    `monitor` watches the Prisma CLI's connections while it runs.
+    One stopped while the monitor saw it wait for a lock that its blocker still holds is recorded rolled back.
+    `monitor` watches the Prisma CLI's connections while it runs. `command` names the command in messages.
     """
     moment = "before applying anything: nothing changed"
     with _signals_interrupt():
@@ -87,13 +93,15 @@ def deploy(settings: Settings, database: Database, monitor: deploy_monitor.Monit
             refuse_broken_history(settings, database)
             moment = "while applying"
             output = _apply(settings, database, monitor)
-            moment = "after applying: the next make deploy records them in manifest.json"
+            moment = f"after applying: the next {caller.typed('deploy')} records them in manifest.json"
             if settings.policy.records_manifest_on_deploy:
                 history.record_applied(settings, database)
         except _Signal as stop:
-            message = f"Deploy interrupted by {stop.name} {moment}."
+            message = f"{command} interrupted by {stop.name} {moment}."
             if moment == "while applying":
-                message = _interrupted_while_applying(settings, database, stop.name)
+                message = _interrupted_while_applying(
+                    settings, database, monitor, f"{command} interrupted by {stop.name}"
+                )
             raise Interrupted(stop.number, message) from None
     # Prisma lists the folders this process applied, one per line: "  └─ 20240101_120000_init/".
     listed = {line.strip().removeprefix("└─ ").rstrip("/") for line in output.splitlines()}
@@ -114,7 +122,7 @@ def _apply(settings: Settings, database: Database, monitor: deploy_monitor.Monit
         raise ToolchainError(
             f"Migration {failed[0]} failed and was rolled back: the database is at the last good migration.\n"
             f"{_reason(str(error))}\n"
-            f"Fix {failed[0]}/{MIGRATION_FILE}, then run: make resolve name={failed[0]} as=rolled-back && make deploy"
+            f"Fix {failed[0]}/{MIGRATION_FILE}, then run: {_resolve_then_deploy(failed[0])}"
         ) from error
 
 
@@ -165,7 +173,7 @@ def _lock_timeout(
         f"Migration {name} could not take its locks within lock_timeout {settings.migration_lock_timeout} "
         f"({tries} tr{'ies' if tries > 1 else 'y'}): nothing of it was applied, and no resolve is needed.",
         *(f"  blocked by {blocker.describe()}" for blocker in blockers.values()),
-        "Run make deploy again once they are done (or ended: SELECT pg_terminate_backend(pid)); "
+        f"Run {caller.typed('deploy')} again once they are done (or ended: SELECT pg_terminate_backend(pid)); "
         "MIGRATION_LOCK_TIMEOUT sets the wait.",
     ]
     return LockTimeoutError("\n".join(lines))
@@ -193,22 +201,51 @@ def _signals_interrupt() -> Iterator[None]:
             signal.signal(number, handler)
 
 
-def _interrupted_while_applying(settings: Settings, database: Database, signal_name: str) -> str:
+def _interrupted_while_applying(
+    settings: Settings, database: Database, monitor: deploy_monitor.Monitor | None, interrupted: str
+) -> str:
     try:
+        ended = deploy_monitor.end_sessions(database)
         failed = history.status(settings, database, check_schema_drift=False).failed
-    except (_Signal, ToolchainError):  # a second signal, or the database gone: say what is always true
+        if failed and ended and _never_committed(settings, database, failed[0], monitor):
+            history.mark(settings, database, failed[0], "rolled-back")
+            return (
+                f"{interrupted} while {failed[0]} waited for a lock: nothing of it was applied, and no resolve is "
+                f"needed (it is recorded rolled back). The next {caller.typed('deploy')} applies it."
+            )
+    except (_Signal, ToolchainError, ValueError):  # a second signal, the database gone: say what is always true
         failed = []
     if not failed:
         return (
-            f"Deploy interrupted by {signal_name}. No migration is half-applied: those Prisma finished are applied, "
-            "the others pending or failed (make status says which); a failed one was rolled back by PostgreSQL."
+            f"{interrupted}. No migration is half-applied: those Prisma finished are applied, the others pending "
+            f"or failed ({caller.typed('status')} says which); a failed one was rolled back by PostgreSQL."
         )
     name = failed[0]
+    applied_option = caller.spelled(make="as=applied", cli="--as applied")
     return (
-        f"Deploy interrupted by {signal_name} while applying {name}: PostgreSQL rolls its transaction back, and "
-        f"Prisma's record shows it failed. Run: make resolve name={name} as=rolled-back && make deploy. (If the "
-        "signal came between its commit and Prisma's record, its changes are in the database: as=applied instead.)"
+        f"{interrupted} while applying {name}: PostgreSQL rolls its transaction back, and Prisma's record shows it "
+        f"failed. Run: {_resolve_then_deploy(name)}. (If the signal came between its commit and Prisma's record, "
+        f"its changes are in the database: {applied_option} instead.)"
     )
+
+
+def _never_committed(settings: Settings, database: Database, name: str, monitor: deploy_monitor.Monitor | None) -> bool:
+    """Whether migration `name`, stopped, certainly did not commit: it runs in one transaction, and the monitor
+    last saw that transaction wait for a lock its blocker still holds (deploy_monitor.never_got_its_lock)."""
+    wait = monitor.lock_wait if monitor else None
+    return (
+        wait is not None and _in_one_transaction(settings, name) and deploy_monitor.never_got_its_lock(database, wait)
+    )
+
+
+def _resolve(name: str, resolution: str) -> str:
+    return caller.spelled(
+        make=f"make resolve name={name} as={resolution}", cli=f"acams-db resolve {name} --as {resolution}"
+    )
+
+
+def _resolve_then_deploy(name: str) -> str:
+    return f"{_resolve(name, 'rolled-back')} && {caller.typed('deploy')}"
 
 
 def reset(settings: Settings, database: Database) -> list[str]:
@@ -262,8 +299,8 @@ def refuse_broken_history(settings: Settings, database: Database) -> None:
         raise RefusedError(
             f"Migration {name} failed earlier and is not resolved; nothing more is applied until it is. "
             f"If its changes are not in the database (a failed migration is rolled back): "
-            f"make resolve name={name} as=rolled-back; if you completed it by hand: "
-            f"make resolve name={name} as=applied. Then run the command again."
+            f"{_resolve(name, 'rolled-back')}; if you completed it by hand: "
+            f"{_resolve(name, 'applied')}. Then run the command again."
         )
     folder = settings.migrations_dir.relative_to(settings.project_root)
     problems = [

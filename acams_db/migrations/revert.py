@@ -13,6 +13,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from acams_db import caller
 from acams_db.errors import ToolchainError
 from acams_db.migrations import breaking_note, naming
 from acams_db.migrations.drift import EMPTY_DIFF
@@ -106,7 +107,11 @@ def create_revert(settings: Settings, database: Database, name: str) -> CreatedR
     if not body:
         raise ToolchainError(
             f"{target.name} changes no schema (a data migration?), so there is nothing to reverse automatically. "
-            f"Write the reverse by hand: make migrate-data name={revert_name(target.name)}"
+            "Write the reverse by hand: "
+            + caller.spelled(
+                make=f"make migrate-data name={revert_name(target.name)}",
+                cli=f"acams-db migrate-data {revert_name(target.name)}",
+            )
         )
     text = revert_text(target.name, body)
     folder = write_new_migration(settings, revert_name(target.name), text)

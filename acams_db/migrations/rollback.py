@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from acams_db import caller
 from acams_db.errors import ToolchainError
 from acams_db.migrations import history, manifest, revert
 from acams_db.migrations.folder import local_migrations
@@ -42,7 +43,7 @@ def plan(settings: Settings, database: Database) -> Rollback:
     if trouble:
         raise ToolchainError(
             f"Cannot roll back while {trouble[0]} is failed, edited after apply or missing locally: "
-            "make status says which; settle that first."
+            f"{caller.typed('status')} says which; settle that first."
         )
     if not current.applied:
         raise ToolchainError("No applied migration to roll back.")

@@ -35,6 +35,9 @@ _SAMPLE_SQL = """SELECT coalesce(json_agg(json_build_object(
   'pid', a.pid, 'running_seconds', round(extract(epoch FROM now() - a.query_start)::numeric, 1), 'query', a.query,
   'waiting_for', (SELECT json_build_object('mode', l.mode, 'object', coalesce(l.relation::regclass::text, l.locktype))
                   FROM pg_locks l WHERE l.pid = a.pid AND NOT l.granted LIMIT 1),
+  'relation', (SELECT l.relation FROM pg_locks l WHERE l.pid = a.pid AND NOT l.granted LIMIT 1),
+  'holding', (SELECT coalesce(json_agg(json_build_object('pid', b.pid, 'xact_start', b.xact_start)), '[]')
+              FROM pg_stat_activity b WHERE b.pid = ANY (pg_blocking_pids(a.pid))),
   'blockers', (SELECT coalesce(json_agg({blocker}), '[]') FROM pg_stat_activity b
                WHERE b.pid = ANY (pg_blocking_pids(a.pid))))), '[]')
 FROM pg_stat_activity a WHERE a.application_name = {name} AND a.state = 'active' AND a.pid <> pg_backend_pid()
@@ -78,6 +81,16 @@ class Session:
             if part
         )
         return f"pid {self.pid} ({who}, {self.state}): {self.query}"
+
+
+@dataclass(frozen=True)
+class LockWait:
+    """The deploy's connection waiting for an ACCESS EXCLUSIVE lock on a table, and the transactions it waits on:
+    (pid, xact_start) each, which names one transaction."""
+
+    relation: int
+    table: str
+    blockers: tuple[tuple[int, str], ...]
 
 
 @dataclass(frozen=True)
@@ -145,6 +158,8 @@ class Monitor:
         self.every_seconds = every_seconds
         self.report = report
         self.blockers_seen: dict[int, Session] = {}
+        # What the deploy waited for at the last look, if it waited for an ACCESS EXCLUSIVE lock on a table.
+        self.lock_wait: LockWait | None = None
         self._stop = threading.Event()
         self._sql = _SAMPLE_SQL.format(blocker=_SESSION_COLUMNS.format(s="b"), name=_literal(application_name()))
 
@@ -168,6 +183,7 @@ class Monitor:
             except (ToolchainError, ValueError):  # the server is busy or gone: the deploy says what happened
                 continue
             now = time.monotonic()
+            self.lock_wait = next(filter(None, map(_lock_wait, rows)), None)
             for row in rows:
                 sample = _sample(row, now - started)
                 self.blockers_seen.update({blocker.pid: blocker for blocker in sample.blockers})
@@ -185,6 +201,43 @@ def _sample(row: dict[str, Any], elapsed: float) -> Sample:
         query=shown_query(row["query"] or ""),
         waiting_for=f"{waiting['mode']} on {waiting['object']}" if waiting else None,
         blockers=tuple(Session.from_row(blocker) for blocker in row["blockers"]),
+    )
+
+
+def _lock_wait(row: dict[str, Any]) -> LockWait | None:
+    waiting = row["waiting_for"]
+    if not waiting or waiting["mode"] != "AccessExclusiveLock" or row["relation"] is None or not row["holding"]:
+        return None
+    blockers = tuple((int(holder["pid"]), str(holder["xact_start"])) for holder in row["holding"])
+    return LockWait(int(row["relation"]), waiting["object"], blockers)
+
+
+def end_sessions(database: Database) -> bool:
+    """End the sessions a stopped deploy's Prisma CLI left; whether they are all gone. A backend waiting for a
+    lock does not notice that its client is gone, and once granted it would run the rest of the migration's
+    script (one multi-statement query) to its COMMIT, after the deploy said what state it left."""
+    ended = _json_query(
+        database,
+        "SELECT to_json(coalesce(bool_and(pg_terminate_backend(pid, 10000)), true)) FROM pg_stat_activity "
+        f"WHERE application_name = {_literal(application_name())} AND pid <> pg_backend_pid()",
+    )
+    return ended is True
+
+
+def never_got_its_lock(database: Database, wait: LockWait) -> bool:
+    """Whether the deploy, stopped while it waited for `wait`, and its sessions ended (end_sessions), never got
+    that lock, so that its transaction (the migration's, which takes it) cannot have committed: one of the
+    transactions it waited on still holds a lock on the table. A table lock is held until its transaction ends,
+    and conflicts with ACCESS EXCLUSIVE whatever its mode.
+    """
+    transactions = ", ".join(f"({pid}, {_literal(started)}::timestamptz)" for pid, started in wait.blockers)
+    return (
+        _json_query(
+            database,
+            "SELECT to_json(EXISTS (SELECT FROM pg_locks l JOIN pg_stat_activity s ON s.pid = l.pid "
+            f"WHERE l.granted AND l.relation = {wait.relation} AND (s.pid, s.xact_start) IN ({transactions})))",
+        )
+        is True
     )
 
 
