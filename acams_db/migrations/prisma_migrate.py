@@ -48,7 +48,19 @@ def create(settings: Settings, database: Database, name: str, *, create_only: bo
     try:
         deploy(settings, database, command="Migrate")
     except ToolchainError as error:
+        if _finished(settings, database, folder.name):
+            raise  # applied after all (stopped while recording it): its folder stays, the next deploy records it
+        stopped = error if isinstance(error, Interrupted) else None
+        if stopped and folder.name in history.status(settings, database, check_schema_drift=False).failed:
+            raise  # stopped while it ran: it may have committed, so the folder stays; the message says what to run
         _withdraw(settings, database, folder)
+        again = caller.spelled(make=f"make migrate name={name}", cli=f"acams-db migrate {name}")
+        if stopped:
+            raise Interrupted(
+                stopped.signal_number,
+                f"Migrate interrupted by {stopped.signal_name}: {folder.name} was not applied and is withdrawn "
+                f"(its folder removed, Prisma's record rolled back). To create it again: {again}.",
+            ) from None
         if isinstance(error, RefusedError):  # the lint rejected the new migration itself (a breaking note…)
             raise RefusedError(
                 f"{error}\n{folder.name} was withdrawn. To edit it before applying it: "
@@ -367,6 +379,14 @@ def _reason(prisma_error: str) -> str:
         if line.strip():
             reason.append(line.strip())
     return "\n".join(reason)
+
+
+def _finished(settings: Settings, database: Database, name: str) -> bool:
+    """Whether Prisma recorded `name` applied (finished, not rolled back)."""
+    return any(
+        record.name == name and record.finished and not record.rolled_back
+        for record in history.applied_records(settings, database)
+    )
 
 
 def _withdraw(settings: Settings, database: Database, folder: Path) -> None:
