@@ -7,7 +7,7 @@ answer: see target_identity) with the database another environment's files confi
 
 from __future__ import annotations
 
-from acams_db import database_url
+from acams_db import caller, database_url
 from acams_db.errors import RefusedError
 from acams_db.runtime import target_identity
 from acams_db.settings import EMBEDDED_KEYWORD, ENVIRONMENTS, ConfiguredUrl, Settings, configured_database_url, policy
@@ -24,9 +24,13 @@ def require_production_consent(url: str, allowed: bool, typed_name: str | None) 
     parsed = database_url.parse(url)
     name = parsed.database or parsed.user
     if not allowed or typed_name != name:
+        flags = caller.spelled(
+            make="allow_production=1 and database= with the name of the database it acts on "
+            "(make restore file=... allow_production=1 database=NAME)",
+            cli="--allow-production and --database with the name of the database it acts on",
+        )
         raise RefusedError(
-            "This replaces production data: pass --allow-production and --database with the name of the "
-            "database it acts on (make restore ... allow_production=1 database=NAME)."
+            f"This replaces production data: pass {flags}."
             + (f" {typed_name!r} is not the database's name." if allowed and typed_name is not None else "")
         )
 
