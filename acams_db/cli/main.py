@@ -7,12 +7,15 @@ loading ends with the same one line and exit 128 + the signal's number as later.
 from __future__ import annotations
 
 import gc
+import json
 import signal
 import sys
 from types import FrameType
 
 from acams_db.errors import ToolchainError
 from acams_db.runtime.interrupts import Interrupted
+
+JSON_OPTION = "--json"  # every command's (cli/options.py JsonOption)
 
 
 def main() -> None:
@@ -39,5 +42,8 @@ def _interrupt(signal_number: int, frame: FrameType | None) -> None:
 
 
 def _fail(error: ToolchainError) -> None:
+    """The one line on stderr; with --json, also the one document on stdout that a script reads instead."""
     print(f"error: {error}", file=sys.stderr)
+    if JSON_OPTION in sys.argv[1:]:
+        print(json.dumps({"error": str(error), "exit_code": int(error.exit_code)}))
     sys.exit(error.exit_code)
