@@ -243,3 +243,34 @@ def test_a_staging_deploy_is_not_stopped_by_foreign_files_in_the_backup_folder(p
     (entry,) = (json.loads(line) for line in (folder / "deploys.jsonl").read_text().splitlines())
     assert entry["outcome"] == "ok"
     assert (folder / "notes.dump").exists() and (folder / "notes.json").exists()
+
+
+@pytest.mark.parametrize("argument", ["", ".", "/"])
+def test_a_folder_given_to_restore_is_a_usage_error_in_one_line(seeded: Project, argument: str) -> None:
+    before = database_fingerprint(seeded.database_url)
+    result = seeded.run("restore", argument, "--force")
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1].startswith("error: ")
+    assert "is a folder: give a backup's .dump file" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert database_fingerprint(seeded.database_url) == before
+
+
+def test_the_metadata_given_to_restore_is_a_usage_error_naming_the_archive(seeded: Project) -> None:
+    archive = Path(str(backup(seeded)["path"]))
+    before = database_fingerprint(seeded.database_url)
+    result = seeded.run("restore", str(archive.with_suffix(".json")), "--force")
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == (
+        f"error: {archive.with_suffix('.json')} is a backup's metadata: give its archive, {archive}."
+    )
+    assert database_fingerprint(seeded.database_url) == before
+
+
+def test_a_bad_label_is_refused_before_saying_anything_else(seeded: Project) -> None:
+    result = seeded.run("backup", "--label", "stateA")
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "error: Invalid backup label 'stateA': expected lower-case letters, digits and underscores, "
+        "such as before_import."
+    ]

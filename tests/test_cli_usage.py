@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import re
 import shutil
@@ -203,3 +204,20 @@ def test_ctrl_c_outside_a_commands_own_handling_says_interrupted_in_one_line_and
         check=False,
     )
     assert (result.returncode, result.stderr) == (130, "error: Interrupted by SIGINT.\n"), result.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["restore", "backups/none.dump", "--json"],  # an error: 1
+        ["restore", ".", "--json"],  # a usage error: 2
+        ["backup", "--json", "--label", "stateA"],
+        ["status", "--json", "--env", "nowhere"],
+    ],
+)
+def test_a_failure_with_json_prints_the_error_as_one_json_document_too(project: Project, command: list[str]) -> None:
+    result = project.run(*command)
+    assert result.returncode in (1, 2), result.stderr
+    message = result.stderr.splitlines()[-1]
+    assert message.startswith("error: ")
+    assert json.loads(result.stdout) == {"error": message.removeprefix("error: "), "exit_code": result.returncode}

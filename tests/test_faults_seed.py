@@ -38,7 +38,7 @@ pytestmark = pytest.mark.slow
 
 # --- helpers -----------------------------------------------------------------
 
-SIGNALS = {"SIGKILL": signal.SIGKILL, "SIGTERM": signal.SIGTERM, "SIGINT": signal.SIGINT}
+SIGNALS = {"SIGKILL": signal.SIGKILL, "SIGTERM": signal.SIGTERM, "SIGINT": signal.SIGINT, "SIGHUP": signal.SIGHUP}
 
 
 class SeedRun:
@@ -143,8 +143,9 @@ def check_ended(run: SeedRun, signal_name: str, before: dict[str, str]) -> None:
     code, stderr = run.wait()
     assert code != 0
     assert "Traceback" not in stderr, stderr
-    if signal_name == "SIGINT":
-        assert "error: Interrupted; nothing was written." in stderr, stderr
+    if signal_name != "SIGKILL":
+        assert code == 128 + SIGNALS[signal_name]
+        assert stderr.splitlines()[-1] == f"error: Seed stopped by {signal_name}: nothing was written.", stderr
     run.assert_nothing_left()
     assert database_fingerprint(run.project.database_url, sequences=False) == before
 
@@ -266,3 +267,23 @@ def test_a_server_killed_while_the_seed_writes_is_one_line() -> None:
     finally:
         server.cleanup()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM", "SIGHUP"])
+@pytest.mark.parametrize("delay", [0.4, 0.8])
+def test_a_seed_stopped_early_by_a_signal_says_so_in_one_line_and_exits_128_plus_its_number(
+    project: Project, tmp_path: Path, signal_name: str, delay: float
+) -> None:
+    assert project.run("deploy").returncode == 0
+    before = database_fingerprint(project.database_url, sequences=False)
+    run = SeedRun(project, write_bank(tmp_path / "bank.json", [question(n) for n in range(1, 200)]))
+    time.sleep(delay)  # loading the command line, connecting, generating the client, starting the engine
+    run.send(signal_name)
+    code, stderr = run.wait()
+    assert code == 128 + SIGNALS[signal_name]
+    # Still loading the command line, or seeding.
+    said = {f"error: Interrupted by {signal_name}.", f"error: Seed stopped by {signal_name}: nothing was written."}
+    assert stderr.splitlines()[-1] in said, stderr
+    assert "Traceback" not in stderr, stderr
+    run.assert_nothing_left()
+    assert database_fingerprint(project.database_url, sequences=False) == before

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -76,3 +78,34 @@ def test_a_broken_setup_fails(project: Project, staging_url: str) -> None:
     assert "breaking" in checks["migration lint"]["detail"]
     assert checks["seed script follows the Question model"]["outcome"] == "needs a person"
     assert "20990101_000000_drop_explanations" in checks["applied on staging first"]["detail"]
+
+
+def _newest_backup(project: Project) -> tuple[Path, Path]:
+    archive = max((project.root / "backups" / "production").glob("*.dump"))
+    return archive, archive.with_suffix(".json")
+
+
+def test_a_backup_that_restore_rejects_fails_the_backup_item(project: Project, staging_url: str) -> None:
+    assert project.run("deploy").returncode == 0
+    assert project.run("backup", ACAMS_ENV="production").returncode == 0
+    archive, _ = _newest_backup(project)
+    content = bytearray(archive.read_bytes())
+    content[-1] ^= 0xFF  # same size, another SHA-256
+    archive.write_bytes(bytes(content))
+    code, checks = preflight(project, staging_url)
+    assert code != 0
+    assert checks["backup before applying"]["outcome"] == "failed"
+    assert "SHA-256" in checks["backup before applying"]["detail"]
+
+
+def test_a_backup_dated_in_the_future_is_not_believed(project: Project, staging_url: str) -> None:
+    assert project.run("deploy").returncode == 0
+    assert project.run("backup", ACAMS_ENV="production").returncode == 0
+    _, metadata = _newest_backup(project)
+    document = json.loads(metadata.read_text())
+    document["created_at"] = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    metadata.write_text(json.dumps(document))
+    code, checks = preflight(project, staging_url)
+    assert code != 0
+    assert checks["backup before applying"]["outcome"] == "failed"
+    assert "in the future" in checks["backup before applying"]["detail"]

@@ -64,7 +64,7 @@ def take_backup(
 ) -> None:
     """Dump the database (pg_dump custom format) to backups/<env>/ with its size and SHA-256; keep BACKUP_KEEP."""
     settings = load_settings(environment)
-    output.backup_written(backups.back_up(settings, connect(settings), label, say=output.say), as_json)
+    output.backup_written(backups.back_up(settings, label, connect=connect, say=output.say), as_json)
 
 
 def list_backups(environment: EnvironmentOption = None, as_json: JsonOption = False) -> None:

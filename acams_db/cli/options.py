@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from acams_db.cli import output
+from acams_db.cli.main import JSON_OPTION
 from acams_db.runtime import database
 from acams_db.runtime.database import Database
 from acams_db.settings import ENVIRONMENTS, Settings
@@ -19,7 +20,7 @@ EnvironmentOption = Annotated[
         help=f"{', '.join(ENVIRONMENTS)} (default: the ACAMS_ENV variable, else ACAMS_ENV in .env, else development).",
     ),
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout for scripts.")]
+JsonOption = Annotated[bool, typer.Option(JSON_OPTION, help="Print one JSON document on stdout for scripts.")]
 # For the commands that ask before changing data (output.confirm).
 ForceOption = Annotated[bool, typer.Option("--force", help="Do not ask for confirmation (scripts).")]
 

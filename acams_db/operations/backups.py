@@ -83,11 +83,27 @@ def folder(settings: Settings) -> Path:
     return settings.project_root / BACKUPS_FOLDER / settings.environment
 
 
-def back_up(settings: Settings, database: Database, label: str, *, say: Callable[[str], None]) -> Backup:
-    """The backup a person asks for: `create`, which SIGINT, SIGTERM and SIGHUP stop with nothing written."""
+def back_up(
+    settings: Settings, label: str, *, connect: Callable[[Settings], Database], say: Callable[[str], None]
+) -> Backup:
+    """The backup a person asks for: `create`, which SIGINT, SIGTERM and SIGHUP stop with nothing written.
+
+    `connect` gives the environment's database once the label is known to be valid: a bad one is refused
+    before anything is said or reached."""
+    check_label(label)
+    database = connect(settings)
     say(f"Backing up {database.display} ...")
     with interrupts.signals_interrupt():
         return create(settings, database, label)
+
+
+def check_label(label: str) -> None:
+    if not _LABEL.match(label):
+        raise ToolchainError(
+            f"Invalid backup label {label!r}: expected lower-case letters, digits and underscores, "
+            "such as before_import.",
+            exit_code=ExitCode.USAGE,
+        )
 
 
 def create(
@@ -104,12 +120,7 @@ def create(
     interrupted dump leaves nothing behind; what a killed one left, the next backup
     removes.
     """
-    if not _LABEL.match(label):
-        raise ToolchainError(
-            f"Invalid backup label {label!r}: expected lower-case letters, digits and underscores, "
-            "such as before_import.",
-            exit_code=ExitCode.USAGE,
-        )
+    check_label(label)
     created_at = datetime.now(UTC)
     home = folder(settings)
     server_version, last_migration = pg_tools.server_version(database.url), _last_migration(settings, database)

@@ -25,6 +25,8 @@ from acams_db.sql import parsing, relations
 from acams_db.sql.rules import LONG_LOCK_RULES
 
 RECENT_BACKUP = timedelta(hours=1)
+# How far ahead of this clock a backup's time may be (another machine's clock) before it is not believed.
+CLOCK_SKEW = timedelta(minutes=1)
 QUESTION_TABLES = frozenset({"questions", "answer_options"})
 SHIPPED_BANK = "data/questions.json"
 
@@ -168,9 +170,18 @@ def _backup(settings: Settings, pending: list[str]) -> Check:
     if not settings.policy.backs_up_before_deploy:
         return Check(item, Outcome.PASSED, f"{settings.environment}: none needed")
     latest = backups.latest(settings)
-    age = datetime.now(UTC) - latest.created_at if latest else None
-    if latest and age is not None and age <= RECENT_BACKUP:
-        return Check(item, Outcome.PASSED, f"{latest.path} taken {int(age.total_seconds() // 60)} min ago")
+    if latest:
+        # As restore would take it: a backup that restore rejects, or dated ahead of this clock, is no backup.
+        try:
+            backups.verify(latest.path)
+        except ToolchainError as error:
+            return Check(item, Outcome.FAILED, f"the newest backup cannot be restored: {error}")
+        age = datetime.now(UTC) - latest.created_at
+        if age < -CLOCK_SKEW:
+            taken = f"{latest.created_at:%Y-%m-%d %H:%M:%S} UTC"
+            return Check(item, Outcome.FAILED, f"{latest.path}: its metadata says it was taken {taken}, in the future")
+        if age <= RECENT_BACKUP:
+            return Check(item, Outcome.PASSED, f"{latest.path} taken {max(0, int(age.total_seconds() // 60))} min ago")
     if pending:
         return Check(item, Outcome.PASSED, "make deploy takes one first (unless no_backup=1)")
     return Check(item, Outcome.PASSED, "nothing to apply")

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from acams_db.errors import ToolchainError
+from acams_db.errors import ToolchainError, UsageError
 from acams_db.operations import backups
 from acams_db.operations.backups import Backup
 from acams_db.runtime import guardrails, interrupts, pg_tools
@@ -26,6 +26,7 @@ from acams_db.settings import Settings
 # PostgreSQL 17 added transaction_timeout; pg_restore 18 sets it even for older servers, which reject it.
 _TRANSACTION_TIMEOUT_LINE = b"SET transaction_timeout = 0;"
 _TRANSACTION_TIMEOUT_SINCE = 170000
+_EXAMPLE = "such as backups/staging/20261124_101500_manual.dump"
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ def restore(
     (outside a protected environment, without --force) and raises if the answer is no. SIGINT, SIGTERM and
     SIGHUP stop it with the database as it was.
     """
+    _check_argument(archive)
     with interrupts.signals_interrupt():
         backup = backups.verify(archive)  # before connecting anywhere
         database = connect(settings)
@@ -73,6 +75,16 @@ def restore(
         elif not consent.force:
             confirm(f"Replace ALL data in {database.display} by {archive.name}?")
         return Restored(backup, _replace(settings, database, archive, schema, say))
+
+
+def _check_argument(archive: Path) -> None:
+    """Refuse, as a usage error, a FILE that is a folder or a backup's metadata: restore takes the archive."""
+    if archive.is_dir() or not archive.name:
+        raise UsageError(f"{archive} is a folder: give a backup's {backups.ARCHIVE_SUFFIX} file, {_EXAMPLE}.")
+    if archive.suffix == backups.METADATA_SUFFIX:
+        raise UsageError(
+            f"{archive} is a backup's metadata: give its archive, {archive.with_suffix(backups.ARCHIVE_SUFFIX)}."
+        )
 
 
 def _replace(

@@ -113,7 +113,7 @@ async def seed(
     only report what would change. An invalid bank raises BankError and changes nothing.
 
     Everything is written in one transaction: a seed applies completely or not
-    at all, also when the process is killed.
+    at all, also when the process is killed; cancelled (by a signal: operations/seed.py), it rolls back.
     """
     started = time.monotonic()
     # The bank is validated in a worker process while this one imports the client, starts the engine and
@@ -139,9 +139,6 @@ async def seed(
                     await _write(transaction, bank, plan, progress or (lambda _done, _total: None))
                     await _record(transaction, bank, plan)
                 committing = True  # leaving the block commits
-    except asyncio.CancelledError:
-        # Ctrl-C: asyncio.run cancels the seed, whose transaction is rolled back on the way here.
-        raise ToolchainError("Interrupted; nothing was written.") from None
     except Exception as error:
         if not _connection_lost(error):
             raise
