@@ -83,7 +83,7 @@ class DatabaseUrl:
         node-postgres and libpq fill a URL's missing host, port, user, password, database and SSL settings from
         PGHOST, PGPORT, … (Prisma's own driver here is node-postgres): a URL read without them names another
         target than the one those tools reach, and the guardrails would check the wrong one. Folded in once, the
-        variables are removed from every child process (pg_tools.libpq_environment, Node's engine/lib/project.mjs),
+        variables are removed from every child process (pg_tools.libpq_environment, engine/lib/pg-adapter.mjs),
         so that no tool reads them again.
         """
         parameters = dict(self.parameters)

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import sysconfig
@@ -175,9 +176,10 @@ class SigintOnImport:
 
     def find_spec(self, name, path=None, target=None):
         if name == self.module:
-            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), SIGNAL)
         return None
 
+SIGNAL = signal.Signals[sys.argv.pop(1)]
 sys.meta_path.insert(0, SigintOnImport(sys.argv[1]))
 sys.argv = ["acams-db", *sys.argv[2:]]
 from acams_db.cli.main import main
@@ -185,6 +187,7 @@ main()
 """
 
 
+@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM"])
 @pytest.mark.parametrize(
     ("module", "command"),
     [
@@ -193,17 +196,18 @@ main()
     ],
 )
 def test_ctrl_c_outside_a_commands_own_handling_says_interrupted_in_one_line_and_exits_130(
-    project: Project, module: str, command: list[str]
+    project: Project, module: str, command: list[str], signal_name: str
 ) -> None:
     result = subprocess.run(
-        [sys.executable, "-c", SIGINT_ON_IMPORT, module, *command],
+        [sys.executable, "-c", SIGINT_ON_IMPORT, signal_name, module, *command],
         cwd=project.root,
         env=project.environment(),
         capture_output=True,
         text=True,
         check=False,
     )
-    assert (result.returncode, result.stderr) == (130, "error: Interrupted by SIGINT.\n"), result.stderr
+    expected = (128 + signal.Signals[signal_name], f"error: Interrupted by {signal_name}.\n")
+    assert (result.returncode, result.stderr) == expected, result.stderr
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ import sys
 from types import FrameType
 
 from acams_db.errors import ToolchainError
-from acams_db.runtime.interrupts import Interrupted
+from acams_db.runtime.interrupts import Interrupted, Stopped
 
 JSON_OPTION = "--json"  # every command's (cli/options.py JsonOption)
 
@@ -29,6 +29,8 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         _fail(Interrupted(signal.SIGINT))
+    except Stopped as stop:
+        _fail(Interrupted(stop.signal_number))
     except ToolchainError as error:
         _fail(error)
     finally:
@@ -38,7 +40,7 @@ def main() -> None:
 
 
 def _interrupt(signal_number: int, frame: FrameType | None) -> None:
-    raise Interrupted(signal_number)
+    raise Stopped(signal_number)
 
 
 def _fail(error: ToolchainError) -> None:

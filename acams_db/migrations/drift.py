@@ -7,7 +7,6 @@ the PostgreSQL server that replays the migrations on a shadow database, never on
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -26,6 +25,12 @@ EMPTY_DIFF = "-- This is an empty migration."
 MEMO_FILE = Path(".data") / "drift.json"
 _SERVER_VERSION = "server_version_num"
 _ENGINE_PACKAGE = Path("node_modules") / "@prisma" / "schema-engine-wasm" / "package.json"
+# Our code between the engine and the database, which shapes what the diff sees.
+_ENGINE_CODE = (
+    Path("engine") / "bin" / "runner.mjs",
+    Path("engine") / "lib" / "wasm-schema-engine.mjs",
+    Path("engine") / "lib" / "pg-adapter.mjs",
+)
 
 
 def schema_changes(settings: Settings, database: Database) -> str:
@@ -63,7 +68,9 @@ class DriftCheck:
             reason = f"{error.code}: {error}" if error.code else str(error)
             raise ToolchainError(f"prisma migrate diff failed:\n{reason.strip()}") from error
         changes = "" if sql in ("", EMPTY_DIFF) else sql + "\n"
-        if self._key:
+        # Kept only when the files are still the ones the key was made of: one saved meanwhile would pair the
+        # old key with the new files' answer.
+        if self._key and _files_key(self._settings, self._database) == self._key:
             server = _server_version(self._settings, self._database)
             _write_memo(self._settings, {"key": self._key, _SERVER_VERSION: server, "changes": changes})
         return changes
@@ -80,18 +87,23 @@ class DriftCheck:
         return self._runner.send("diff", {"migrationsDir": source, "schemaPath": str(self._settings.schema_path)})
 
 
-def _files_key(settings: Settings, database: Database) -> str:
-    """A digest of what the diff reads: files, engine, and where it replays (URLs without their passwords)."""
+def _files_key(settings: Settings, database: Database) -> str | None:
+    """A digest of what the diff reads: files, engine, and where it replays (URLs without their passwords); None
+    when one cannot be read (no answer is kept then, and the diff itself says what is missing)."""
     digest = hashlib.sha256()
     lock = settings.migrations_dir / LOCK_FILE
-    parts = [
-        *(f"{migration.name} {migration.checksum}" for migration in local_migrations(settings)),
-        lock.read_text() if lock.is_file() else "",
-        settings.schema_path.read_text(),
-        (settings.project_root / _ENGINE_PACKAGE).read_text(),
-        parse(database.url).redacted(),
-        parse(database.shadow_url).redacted() if database.shadow_url else "",
-    ]
+    try:
+        parts = [
+            *(f"{migration.name} {migration.checksum}" for migration in local_migrations(settings)),
+            lock.read_text() if lock.is_file() else "",
+            settings.schema_path.read_text(),
+            (settings.project_root / _ENGINE_PACKAGE).read_text(),
+            *((settings.project_root / code).read_text() for code in _ENGINE_CODE),
+            parse(database.url).redacted(),
+            parse(database.shadow_url).redacted() if database.shadow_url else "",
+        ]
+    except OSError:
+        return None
     for part in parts:
         digest.update(part.encode() + b"\0")
     return digest.hexdigest()
@@ -117,7 +129,7 @@ def _read_memo(settings: Settings) -> dict[str, object]:
 def _write_memo(settings: Settings, memo: dict[str, object]) -> None:
     """Replace the memo whole (a reader never sees half of it); where it cannot be written, keep none."""
     path = settings.project_root / MEMO_FILE
-    with contextlib.suppress(OSError):
+    with suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
         descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".drift.")
         try:

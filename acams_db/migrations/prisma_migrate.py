@@ -300,7 +300,7 @@ def refuse_broken_history(settings: Settings, database: Database) -> None:
 
     As Flyway's validate-on-migrate: the files first (every lint error; an unrecorded migration only where deploy
     does not record the manifest itself), then the database (a failed, edited or missing migration, or a pending
-    one that sorts before one it has applied). Reads only.
+    one that sorts before one it has applied). Writes only to mark lock-timed-out migrations rolled back.
     """
     _refuse_broken_files(settings)
     current = history.status(settings, database, check_schema_drift=False)

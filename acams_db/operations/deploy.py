@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from acams_db.errors import LockTimeoutError, ToolchainError
+from acams_db.errors import LockTimeoutError, RefusedError, ToolchainError
 from acams_db.migrations import history, prisma_migrate
 from acams_db.operations import backups
 from acams_db.operations.backups import Backup
@@ -27,7 +27,6 @@ from acams_db.runtime.interrupts import Interrupted
 from acams_db.settings import Settings, redact
 
 DEPLOY_LOG = "deploys.jsonl"
-BACKUP_LABEL = backups.BEFORE_DEPLOY
 
 
 @dataclass(frozen=True)
@@ -59,7 +58,11 @@ def deploy(
         applied = prisma_migrate.deploy(settings, database, monitor)
         return Deployment(applied, None, False, _seconds(settings, database, applied, say, events) if monitor else {})
     # Every refusal comes before the backup: a refused deploy writes and deletes no backup.
-    prisma_migrate.refuse_broken_history(settings, database)
+    try:
+        prisma_migrate.refuse_broken_history(settings, database)
+    except RefusedError as error:
+        _log(settings, database, say, outcome=f"refused: {error}", applied=[], backup=None, skipped=skip_backup)
+        raise
     backup = None
     before = history.status(settings, database, check_schema_drift=False)
     if before.pending:
@@ -69,8 +72,15 @@ def deploy(
             say(f"Backing up {database.display} before deploying ...")
             try:
                 backup = backups.create(
-                    settings, database, BACKUP_LABEL, prune_now=False, lock_timeout=settings.migration_lock_timeout
+                    settings,
+                    database,
+                    backups.BEFORE_DEPLOY,
+                    prune_now=False,
+                    lock_timeout=settings.migration_lock_timeout,
                 )
+            except Interrupted as error:
+                _log(settings, database, say, outcome=f"interrupted: {error}", applied=[], backup=None, skipped=False)
+                raise
             except ToolchainError as error:
                 _log(settings, database, say, outcome="aborted: backup failed", applied=[], backup=None, skipped=False)
                 raise ToolchainError(f"Deploy aborted, nothing applied: the backup failed.\n{error}") from error

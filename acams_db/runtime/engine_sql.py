@@ -7,6 +7,7 @@ from typing import Any
 from acams_db.errors import ToolchainError
 from acams_db.runtime import engine_runner
 from acams_db.runtime.database import Database
+from acams_db.runtime.interrupts import Interrupted
 from acams_db.settings import Settings
 
 
@@ -22,6 +23,8 @@ def queries(
     request = {"statements": [{"sql": sql, "parameters": parameters} for sql, parameters in statements]}
     try:
         results = engine_runner.runner(settings, database).request("query", request)
+    except Interrupted:
+        raise  # a signal, not a failed query: the command says what it stopped
     except ToolchainError as error:
         raise ToolchainError(f"Query on {database.display} failed: {error}") from error
     return [[dict(zip(result["columns"], row, strict=True)) for row in result["rows"]] for result in results]

@@ -29,6 +29,16 @@ class Interrupted(ToolchainError):
         super().__init__(message or f"Interrupted by {self.signal_name}.", exit_code=128 + signal_number)
 
 
+class Stopped(BaseException):
+    """SIGTERM or SIGHUP outside a command's own handling (`signals_interrupt`): like KeyboardInterrupt for
+    SIGINT, a BaseException, so that no `except ToolchainError` on the way takes it for a failure and goes on.
+    The program (cli/main.py) turns it into `Interrupted`: one line, exit 128 + the signal's number."""
+
+    def __init__(self, signal_number: int) -> None:
+        super().__init__(signal.Signals(signal_number).name)
+        self.signal_number = signal_number
+
+
 class _State:
     received: int | None = None
     finishing = False

@@ -75,7 +75,7 @@ export function translateQuery(body, models) {
   };
 }
 
-// Prisma Client Python renders every raw query alike (prisma/_builder.py; acams_db/generate.py leaves out its
+// Prisma Client Python renders every raw query alike (prisma/_builder.py; acams_db/operations/generate.py leaves out its
 // indentation): mutation {\nresult: executeRaw\n(\nquery: "<SQL>"\nparameters: "<the parameters as JSON>"\n)\n}
 // The graphql parser reads string literals a character at a time, and the
 // request is then serialised again for the engine: for the megabytes of
