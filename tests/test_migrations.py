@@ -121,7 +121,8 @@ def test_a_migration_failing_halfway_leaves_no_partial_change(project: Project, 
     assert result.returncode == 1
     assert f"Migration {next_migration('half_broken')} failed and was rolled back" in result.stderr
     assert 'relation "no_such_table" does not exist' in result.stderr or "no_such_table" in result.stderr
-    assert f"make resolve name={next_migration('half_broken')} as=rolled-back && make deploy" in result.stderr
+    # In the words of the command typed: acams-db here.
+    assert f"acams-db resolve {next_migration('half_broken')} --as rolled-back && acams-db deploy" in result.stderr
     assert "first_half" not in postgres.tables(project.database_url)
     code, report = status(project)
     assert code == ExitCode.FAILED_MIGRATION
@@ -131,7 +132,7 @@ def test_a_migration_failing_halfway_leaves_no_partial_change(project: Project, 
     again = project.run("deploy")
     assert again.returncode == RefusedError.exit_code
     assert "failed earlier and is not resolved" in again.stderr
-    assert f"make resolve name={next_migration('half_broken')} as=rolled-back" in again.stderr
+    assert f"acams-db resolve {next_migration('half_broken')} --as rolled-back" in again.stderr
 
 
 def test_semicolons_inside_strings_do_not_split_statements(project: Project, postgres: PostgresServer) -> None:

@@ -30,7 +30,7 @@ export function modelNames(datamodel) {
 /**
  * A JSON-protocol request already serialised, passed to the engine as it is.
  */
-export class SerializedRequest {
+class SerializedRequest {
   /** @param {string} json */
   constructor(json) {
     this.json = json;
@@ -240,7 +240,7 @@ function jsonValue(node) {
  * @param {unknown} value
  * @returns {unknown}
  */
-export function untagged(value) {
+function untagged(value) {
   if (Array.isArray(value)) return value.map(untagged);
   if (value === null || typeof value !== 'object') return value;
   const record = /** @type {Record<string, unknown>} */ (value);

@@ -305,7 +305,7 @@ function forgetLibpqVariables() {
  * @param {string} url
  * @param {Partial<pg.PoolConfig>} [extra]
  */
-export function poolFor(url, extra = {}) {
+function poolFor(url, extra = {}) {
   forgetLibpqVariables();
   const { schema: _schema, ...fields } = /** @type {any} */ (parse(url));
   // Idle connections must not keep a finished CLI command alive.

@@ -9,7 +9,7 @@ import { parse } from 'pg-connection-string';
 import { DATABASE_RESOLVED_VARIABLE } from './contract.mjs';
 
 export const engineDir = path.dirname(import.meta.dirname);
-export const repositoryRoot = path.dirname(engineDir);
+const repositoryRoot = path.dirname(engineDir);
 export const queryEngineBridge = path.join(engineDir, 'bin', 'query-engine.mjs');
 export const projectPython = path.join(repositoryRoot, '.venv', 'bin', 'python');
 

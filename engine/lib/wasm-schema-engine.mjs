@@ -15,7 +15,7 @@ const SCHEMA_ENGINE = '@prisma/schema-engine-wasm/schema_engine_bg';
  * The migrations folder as the schema engine reads it (as the CLI's own reader, hidden folders left out).
  * @param {string} baseDir
  */
-export async function migrationsList(baseDir) {
+async function migrationsList(baseDir) {
   const entries = await readdir(baseDir, { withFileTypes: true });
   const folders = entries.filter((entry) => entry.isDirectory() && !entry.name.startsWith('.')).map((entry) => entry.name).sort();
   const readOrError = async (/** @type {string} */ file) =>
