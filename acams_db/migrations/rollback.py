@@ -60,12 +60,13 @@ def apply(settings: Settings, database: Database, rollback: Rollback) -> None:
         'UPDATE "_prisma_migrations" SET rolled_back_at = now()'
         f" WHERE migration_name = '{name}' AND finished_at IS NOT NULL AND rolled_back_at IS NULL;\n"
     )
-    run_engine_script(
-        settings,
-        "schema-engine.mjs",
-        ["execute", str(settings.schema_path)],
-        database=database,
-        stdin=rollback.sql + record,
-    )
+    with history.changing_records(settings, database):
+        run_engine_script(
+            settings,
+            "schema-engine.mjs",
+            ["execute", str(settings.schema_path)],
+            database=database,
+            stdin=rollback.sql + record,
+        )
     # Its folder is now the user's to edit; the manifest records migrations as first applied.
     manifest.forget(settings.migrations_dir, rollback.name)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from acams_db.errors import ToolchainError, UsageError
+from acams_db.migrations import history
 from acams_db.operations import backups
 from acams_db.operations.backups import Backup
 from acams_db.runtime import guardrails, interrupts, pg_tools
@@ -96,7 +97,8 @@ def _replace(
         if settings.policy.backs_up_before_deploy:
             say("Backing up the current state first ...")
             safety = backups.create(settings, database, backups.BEFORE_RESTORE)
-        _apply(database, archive, schema)
+        with history.changing_records(settings, database):  # the archive brings its own _prisma_migrations
+            _apply(database, archive, schema)
     except Interrupted as error:
         raise Interrupted(
             error.signal_number,
