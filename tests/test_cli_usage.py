@@ -180,6 +180,8 @@ class SigintOnImport:
         return None
 
 SIGNAL = signal.Signals[sys.argv.pop(1)]
+# A shell's background job starts with SIGINT ignored, and Python keeps an ignored SIGINT ignored: as on a terminal.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 sys.meta_path.insert(0, SigintOnImport(sys.argv[1]))
 sys.argv = ["acams-db", *sys.argv[2:]]
 from acams_db.cli.main import main

@@ -100,7 +100,7 @@ def test_a_data_migration_has_no_automatic_reverse(project: Project) -> None:
     result = project.run("revert", "20990101_000000_backfill")
     assert result.returncode == 1
     assert "changes no schema" in result.stderr
-    assert "make migrate-data name=revert_backfill" in result.stderr
+    assert "acams-db migrate-data revert_backfill" in result.stderr  # the words of the command typed
     assert project.migration_folders() == [*HISTORY, "20990101_000000_backfill"]
 
 
