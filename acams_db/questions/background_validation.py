@@ -60,6 +60,11 @@ def _validate_in_worker(seed_pid: int, path: Path, seed_end: Connection, outcome
     die_with_parent(seed_pid)
     # Ctrl-C reaches the whole process group: the seed handles it (and stops this worker).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # The fork inherited the seed's handlers (its event loop's, which only wake the seed's loop): SIGTERM and
+    # SIGHUP, with which the seed stops this worker, must end it.
+    signal.set_wakeup_fd(-1)
+    for number in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, signal.SIG_DFL)
     # The seed's end of the pipe, inherited by the fork: held open here, a write to a seed that has gone would
     # wait forever for a reader instead of failing.
     seed_end.close()
