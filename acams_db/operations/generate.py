@@ -173,37 +173,49 @@ def use_loopback_http(package: Path) -> None:
 
 def change_query_builder(package: Path) -> None:
     """Make the query builder of the client in `package` work out relation fields once and indent nothing."""
-    module = package / "_builder.py"
-    text = module.read_text()
-    if _BUILDER_MARK in text:
-        # Generation copies the file from the installed package, which may be a patched client already.
-        return
-    if _RELATION_CHECK not in text or text.count(_INDENTED_PART) != 1:
-        raise ToolchainError(f"{module} is not the query builder expected: is this Prisma Client Python 0.15?")
-    module.write_text(text.replace(_INDENTED_PART, "strings.append(content)") + _RELATION_CACHE)
+    _patch(
+        package / "_builder.py",
+        _BUILDER_MARK,
+        {_RELATION_CHECK: None, _INDENTED_PART: "strings.append(content)"},
+        "is not the query builder expected",
+        appended=_RELATION_CACHE,
+    )
 
 
 def name_the_client_to_its_engine(package: Path) -> None:
     """Make the client in `package` give the query engine it starts its own process id."""
-    module = package / "engine" / "_query.py"
-    text = module.read_text()
-    if _CLIENT_PID_MARK in text:
-        # Generation copies the file from the installed package, which may be a patched client already.
-        return
-    if text.count(_ENGINE_PROTOCOL) != 1:
-        raise ToolchainError(f"{module} sets no engine environment to add to: is this Prisma Client Python 0.15?")
-    module.write_text(text.replace(_ENGINE_PROTOCOL, _ENGINE_PROTOCOL + _CLIENT_PID))
+    _patch(
+        package / "engine" / "_query.py",
+        _CLIENT_PID_MARK,
+        {_ENGINE_PROTOCOL: _ENGINE_PROTOCOL + _CLIENT_PID},
+        "sets no engine environment to add to",
+    )
 
 
 def leave_ctrl_c_to_the_prisma_cli(package: Path) -> None:
     """Make the `prisma` command of the package in `package` stop quietly on Ctrl-C, when the Prisma CLI does."""
-    module = package / "cli" / "prisma.py"
+    _patch(
+        package / "cli" / "prisma.py",
+        _CLI_MARK,
+        {_CLI_RUN: _CLI_WAITS + _CLI_RUN, _CLI_EXIT: _CLI_EXITS_AS_SHELLS_DO},
+        "does not start the Prisma CLI as expected",
+    )
+
+
+def _patch(module: Path, mark: str, replacements: dict[str, str | None], unexpected: str, appended: str = "") -> None:
+    """Replace each key of `replacements` (found exactly once; None: only required to be there) in `module`.
+
+    Generation copies these files from the installed package, which may be patched already: `mark` says so.
+    """
     text = module.read_text()
-    if _CLI_MARK in text:
-        return  # patched already (generation leaves the cli folder as it is)
-    if text.count(_CLI_RUN) != 1 or text.count(_CLI_EXIT) != 1:
-        raise ToolchainError(f"{module} does not start the Prisma CLI as expected: is this Prisma Client Python 0.15?")
-    module.write_text(text.replace(_CLI_RUN, _CLI_WAITS + _CLI_RUN).replace(_CLI_EXIT, _CLI_EXITS_AS_SHELLS_DO))
+    if mark in text:
+        return
+    if any(expected not in text if r is None else text.count(expected) != 1 for expected, r in replacements.items()):
+        raise ToolchainError(f"{module} {unexpected}: is this Prisma Client Python 0.15?")
+    for expected, replacement in replacements.items():
+        if replacement is not None:
+            text = text.replace(expected, replacement)
+    module.write_text(text + appended)
 
 
 def _client_package() -> Path:
