@@ -12,7 +12,6 @@ from pathlib import Path
 
 from acams_db.contract import BRIDGE_CLIENT_PID_VARIABLE
 from acams_db.errors import SetupMissingError, ToolchainError
-from acams_db.runtime import loopback_http
 from acams_db.runtime.prisma_cli import run_prisma
 from acams_db.settings import Settings
 
@@ -31,6 +30,8 @@ _CONFIG_PATH_LINE = re.compile(
 )
 _BAKED = "# the project's [tool.prisma], baked in by acams_db/operations/generate.py"
 # The generated client's HTTP sessions: acams_db/runtime/loopback_http.py for its requests to the local engine.
+# Named, not imported: it imports httpx, a tenth of a second that every acams-db command would pay at start-up.
+_LOOPBACK_SESSIONS = "acams_db.runtime.loopback_http"
 _SESSIONS = {
     "_async_http.py": ("httpx.AsyncClient(**self.session_kwargs)", "async_session"),
     "_sync_http.py": ("httpx.Client(**self.session_kwargs)", "sync_session"),
@@ -165,7 +166,7 @@ def use_loopback_http(package: Path) -> None:
         module.write_text(
             text.replace(
                 f"self.session = {opened}",
-                f"from {loopback_http.__name__} import {factory}\n\n"
+                f"from {_LOOPBACK_SESSIONS} import {factory}\n\n"
                 f"        self.session = {factory}(self.session_kwargs)  # type: ignore[assignment]",
             )
         )
